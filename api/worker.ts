@@ -1,0 +1,120 @@
+// The Worker API (agentteams.io/v1beta1, kind Worker): types and constants shared by the webhook
+// server and the reconciler. Pure data: this folder imports nothing outside itself.
+// Field names and enums follow the upstream CRD so an upstream-installed CRD can be guarded too.
+
+/** API group of the Worker custom resource. */
+export const GROUP = 'agentteams.io'
+/** Served and storage version. */
+export const VERSION = 'v1beta1'
+export const API_VERSION = `${GROUP}/${VERSION}`
+export const KIND = 'Worker'
+export const PLURAL = 'workers'
+
+/** The two backend runtimes a Worker can run on. */
+export const BackendRuntime = { Pod: 'pod', Sandbox: 'sandbox' } as const
+export type BackendRuntime = (typeof BackendRuntime)[keyof typeof BackendRuntime]
+export const BACKEND_RUNTIMES: readonly BackendRuntime[] = Object.values(BackendRuntime)
+
+/** Desired lifecycle (`spec.state`); unset means Running. */
+export const WorkerState = { Running: 'Running', Sleeping: 'Sleeping', Stopped: 'Stopped' } as const
+export type WorkerState = (typeof WorkerState)[keyof typeof WorkerState]
+export const WORKER_STATES: readonly WorkerState[] = Object.values(WorkerState)
+
+/** Agent runtimes (`spec.runtime`). */
+export const AgentRuntime = { OpenClaw: 'openclaw', CoPaw: 'copaw', Hermes: 'hermes', OpenHuman: 'openhuman' } as const
+export type AgentRuntime = (typeof AgentRuntime)[keyof typeof AgentRuntime]
+export const AGENT_RUNTIMES: readonly AgentRuntime[] = Object.values(AgentRuntime)
+
+/**
+ * Observed phase (`status.phase`). `Updating` is not produced by this controller but is part of
+ * the upstream enum, so a stored upstream Worker may carry it.
+ */
+export const WorkerPhase = {
+  Pending: 'Pending',
+  Starting: 'Starting',
+  Running: 'Running',
+  Updating: 'Updating',
+  Stopping: 'Stopping',
+  Sleeping: 'Sleeping',
+  Stopped: 'Stopped',
+  Failed: 'Failed',
+} as const
+export type WorkerPhase = (typeof WorkerPhase)[keyof typeof WorkerPhase]
+
+/** Condition types this controller writes (standard metav1.Condition shape). */
+export const ConditionType = {
+  Ready: 'Ready',
+  DepsMaterialized: 'DepsMaterialized',
+  BackendSwitchBlocked: 'BackendSwitchBlocked',
+} as const
+export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType]
+
+/** Labels every runtime object created for a Worker carries. */
+export const LABEL_WORKER = 'agentteams.io/worker'
+export const LABEL_CONTROLLER = 'agentteams.io/controller'
+/** Finalizer that guards cleanup of a Worker's runtime, deps and ServiceAccount. */
+export const FINALIZER = 'agentteams.io/cleanup'
+
+export interface Condition {
+  type: string
+  status: 'True' | 'False' | 'Unknown'
+  reason: string
+  message: string
+  lastTransitionTime: string
+  observedGeneration?: number
+}
+
+export interface ResourceList {
+  cpu?: string
+  memory?: string
+}
+
+export interface WorkerSpec {
+  backendRuntime?: string
+  state?: string
+  image?: string
+  runtime?: string
+  workerName?: string
+  env?: Record<string, string>
+  resources?: { requests?: ResourceList; limits?: ResourceList }
+  labels?: Record<string, string>
+  [field: string]: unknown
+}
+
+export interface WorkerStatus {
+  phase?: string
+  backendRuntime?: string
+  message?: string
+  observedGeneration?: number
+  conditions?: Condition[]
+  [field: string]: unknown
+}
+
+export interface ObjectMeta {
+  name?: string
+  namespace?: string
+  uid?: string
+  generation?: number
+  resourceVersion?: string
+  labels?: Record<string, string>
+  annotations?: Record<string, string>
+  finalizers?: string[]
+  deletionTimestamp?: string
+  creationTimestamp?: string
+  [field: string]: unknown
+}
+
+/** A Worker as stored by the API server. Unknown fields are kept, never dropped. */
+export interface Worker {
+  apiVersion?: string
+  kind?: string
+  metadata?: ObjectMeta
+  spec?: WorkerSpec
+  status?: WorkerStatus
+  [field: string]: unknown
+}
+
+/** True when `value` is one of `allowed`; narrows the type. */
+export function isOneOf<T extends string>(allowed: readonly T[], value: unknown): value is T {
+  return typeof value === 'string' && (allowed as readonly string[]).includes(value)
+}

@@ -1,0 +1,126 @@
+// Loads and validates the configuration from environment variables and CLI flags (flags win),
+// with one ajv schema generated from the settings table. An invalid value yields one clear line
+// naming the variable and what it accepts; nothing else in the process reads the environment.
+
+import { Ajv, type ErrorObject } from 'ajv'
+import { SETTINGS, type Setting } from './settings.ts'
+
+/** The validated configuration. */
+export interface Config {
+  defaultBackendRuntime: 'pod' | 'sandbox'
+  controllerName: string
+  resourcePrefix: string
+  webhookEnabled: boolean
+  reconcilerEnabled: boolean
+  webhookAddress: string
+  webhookPort: number
+  healthAddress: string
+  healthPort: number
+  tlsCertFile: string
+  tlsKeyFile: string
+  logLevel: string
+  sandboxEnabled: boolean
+  sandboxProviderType: 'openkruise'
+  sandboxCapabilities: Array<'hibernate' | 'pool'>
+  sandboxPrewarmSize: number
+  sandboxAgentRuntimeImage: string
+}
+
+/** A configuration error: `message` is the single line shown to the user. */
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/** The CLI flag of a setting: AGENTTEAMS_WEBHOOK_PORT → --webhook-port. */
+export function flagName(setting: Setting): string {
+  return '--' + setting.env.replace(/^AGENTTEAMS_/, '').toLowerCase().replaceAll('_', '-')
+}
+
+const byKey = new Map(SETTINGS.map((s) => [s.key, s]))
+const byFlag = new Map(SETTINGS.map((s) => [flagName(s), s]))
+
+const schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: SETTINGS.map((s) => s.key),
+  properties: Object.fromEntries(SETTINGS.map((s) => [s.key, s.schema])),
+}
+
+// Compiled once. Values arrive as strings; coercion turns "9443" into 9443 and "true" into true.
+const ajv = new Ajv({ allErrors: false, coerceTypes: 'array', strict: true })
+const validate = ajv.compile<Config>(schema)
+
+function describeAccepted(setting: Setting): string {
+  const s = setting.schema
+  switch (s.type) {
+    case 'string':
+      if (s.enum) return `one of ${s.enum.join(', ')}`
+      if (s.pattern) return `a value matching ${s.pattern}`
+      return 'a non-empty string'
+    case 'integer':
+      return `an integer from ${s.minimum} to ${s.maximum}`
+    case 'boolean':
+      return 'true or false'
+    case 'array':
+      return `a comma-separated list of ${s.items.enum?.join(', ') ?? 'strings'}`
+  }
+}
+
+function explain(error: ErrorObject, raw: Record<string, unknown>): string {
+  const key = error.instancePath.split('/')[1] ?? String(error.params['missingProperty'] ?? '')
+  const setting = byKey.get(key)
+  if (!setting) return `invalid configuration: ${error.message ?? 'unknown error'}`
+  const value = setting.secret ? '<redacted>' : JSON.stringify(raw[key])
+  return `invalid configuration: ${setting.env} (${flagName(setting)}) = ${value}: must be ${describeAccepted(setting)}`
+}
+
+function parseFlags(argv: readonly string[]): Map<Setting, string> {
+  const out = new Map<Setting, string>()
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    const eq = arg.indexOf('=')
+    const name = eq >= 0 ? arg.slice(0, eq) : arg
+    const setting = byFlag.get(name)
+    if (!setting) throw new ConfigError(`invalid configuration: unknown flag ${name} (see --help)`)
+    let value: string | undefined = eq >= 0 ? arg.slice(eq + 1) : argv[i + 1]
+    if (eq < 0) {
+      if (setting.schema.type === 'boolean' && (value === undefined || value.startsWith('--'))) value = 'true'
+      else i++
+    }
+    if (value === undefined) throw new ConfigError(`invalid configuration: flag ${name} needs a value`)
+    out.set(setting, value)
+  }
+  return out
+}
+
+/**
+ * Builds the configuration from `env` and `argv` (flags only, no command word). Throws a
+ * ConfigError whose message is the one line to print.
+ */
+export function loadConfig(env: Record<string, string | undefined>, argv: readonly string[] = []): Config {
+  const flags = parseFlags(argv)
+  const raw: Record<string, unknown> = {}
+  for (const setting of SETTINGS) {
+    const text = flags.get(setting) ?? env[setting.env]
+    if (text === undefined) {
+      raw[setting.key] = structuredClone(setting.default)
+    } else if (setting.schema.type === 'array') {
+      raw[setting.key] = text.split(',').map((v) => v.trim()).filter((v) => v !== '')
+    } else if (setting.schema.type === 'string') {
+      raw[setting.key] = text
+    } else {
+      raw[setting.key] = text.trim()
+    }
+  }
+  const shown = structuredClone(raw)
+  if (!validate(raw)) throw new ConfigError(explain((validate.errors ?? [])[0] as ErrorObject, shown))
+  return raw
+}
+
+/** The `--help` text listing every flag with its variable and default. */
+export function configHelp(): string {
+  return SETTINGS.map((s) => {
+    const def = Array.isArray(s.default) ? s.default.join(',') : String(s.default ?? '')
+    return `  ${flagName(s).padEnd(34)} ${s.env} (default ${JSON.stringify(def)})\n      ${s.help}`
+  }).join('\n')
+}

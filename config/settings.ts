@@ -1,0 +1,49 @@
+// The table of every configuration setting (product.md §9): environment variable, CLI flag, JSON
+// schema, default and meaning. One row per setting; the loader, the README table check and the
+// Helm chart values all follow this table.
+
+/** A JSON-schema fragment for one setting's value (after coercion from its string form). */
+export type SettingSchema =
+  | { type: 'string'; enum?: readonly string[]; minLength?: number; pattern?: string }
+  | { type: 'integer'; minimum?: number; maximum?: number }
+  | { type: 'boolean' }
+  | { type: 'array'; items: { type: 'string'; enum?: readonly string[] } }
+
+export interface Setting {
+  /** Environment variable; upstream's name where one exists. */
+  env: string
+  /** Key in the loaded Config object. */
+  key: string
+  schema: SettingSchema
+  default: string | number | boolean | readonly string[] | undefined
+  /** One line for the README table and `--help`. */
+  help: string
+  /** Marks values that must never be printed (credentials). */
+  secret?: boolean
+}
+
+const str = (extra: Omit<Extract<SettingSchema, { type: 'string' }>, 'type'> = {}): SettingSchema => ({ type: 'string', ...extra })
+const int = (minimum: number, maximum: number): SettingSchema => ({ type: 'integer', minimum, maximum })
+const bool: SettingSchema = { type: 'boolean' }
+const DNS_LABEL_PREFIX = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?-?)?$'
+
+/** Every setting. Order is the README's order. */
+export const SETTINGS: readonly Setting[] = [
+  { env: 'AGENTTEAMS_DEFAULT_BACKEND_RUNTIME', key: 'defaultBackendRuntime', schema: str({ enum: ['pod', 'sandbox'] }), default: 'pod', help: 'backend for Workers that leave spec.backendRuntime unset' },
+  { env: 'AGENTTEAMS_CONTROLLER_NAME', key: 'controllerName', schema: str({ minLength: 1, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' }), default: 'worker-runtime-controller', help: 'value of the agentteams.io/controller label on every object this controller creates' },
+  { env: 'AGENTTEAMS_RESOURCE_PREFIX', key: 'resourcePrefix', schema: str({ pattern: DNS_LABEL_PREFIX }), default: 'agentteams-', help: 'prefix of runtime object names (<prefix>worker-<worker>)' },
+  { env: 'AGENTTEAMS_WEBHOOK_ENABLED', key: 'webhookEnabled', schema: bool, default: true, help: 'serve the admission webhooks' },
+  { env: 'AGENTTEAMS_RECONCILER_ENABLED', key: 'reconcilerEnabled', schema: bool, default: true, help: 'run the reconciler (leader-elected)' },
+  { env: 'AGENTTEAMS_WEBHOOK_ADDRESS', key: 'webhookAddress', schema: str({ minLength: 1 }), default: '0.0.0.0', help: 'address the HTTPS webhook server binds' },
+  { env: 'AGENTTEAMS_WEBHOOK_PORT', key: 'webhookPort', schema: int(0, 65535), default: 9443, help: 'HTTPS webhook port (controller-runtime default 9443; 0 picks a free port)' },
+  { env: 'AGENTTEAMS_HEALTH_ADDRESS', key: 'healthAddress', schema: str({ minLength: 1 }), default: '0.0.0.0', help: 'address of the plain-HTTP /healthz, /readyz and /metrics server' },
+  { env: 'AGENTTEAMS_HEALTH_PORT', key: 'healthPort', schema: int(0, 65535), default: 8081, help: 'port of /healthz, /readyz and /metrics (0 picks a free port)' },
+  { env: 'AGENTTEAMS_TLS_CERT_FILE', key: 'tlsCertFile', schema: str({ minLength: 1 }), default: 'certs/tls.crt', help: 'serving certificate (PEM); reloaded when it changes' },
+  { env: 'AGENTTEAMS_TLS_KEY_FILE', key: 'tlsKeyFile', schema: str({ minLength: 1 }), default: 'certs/tls.key', help: 'serving key (PEM); reloaded when it changes' },
+  { env: 'AGENTTEAMS_LOG_LEVEL', key: 'logLevel', schema: str({ enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }), default: 'info', help: 'pino log level' },
+  { env: 'AGENTTEAMS_SANDBOX_ENABLED', key: 'sandboxEnabled', schema: bool, default: true, help: 'offer the sandbox backend (when false, sandbox Workers get a warning and are not run)' },
+  { env: 'AGENTTEAMS_SANDBOX_PROVIDER_TYPE', key: 'sandboxProviderType', schema: str({ enum: ['openkruise'] }), default: 'openkruise', help: 'sandbox provider' },
+  { env: 'AGENTTEAMS_SANDBOX_CAPABILITIES', key: 'sandboxCapabilities', schema: { type: 'array', items: { type: 'string', enum: ['hibernate', 'pool'] } }, default: [], help: 'comma list of provider capabilities: hibernate, pool' },
+  { env: 'AGENTTEAMS_SANDBOX_PREWARM_SIZE', key: 'sandboxPrewarmSize', schema: int(0, 1000), default: 1, help: 'replicas of the warm SandboxSet (0 allowed)' },
+  { env: 'AGENTTEAMS_SANDBOX_AGENT_RUNTIME_IMAGE', key: 'sandboxAgentRuntimeImage', schema: str(), default: '', help: 'image of the SandboxSet template (empty: the provider default)' },
+]
