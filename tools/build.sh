@@ -17,9 +17,17 @@ src="$here/$module"
 
 cache_root=${WRC_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/worker-runtime-controller}
 gover=$(go env GOVERSION)
-key=$(cat "$src/go.mod" "$src/go.sum" "$src/binaries" "$here/build.sh" | { cat; echo "$gover"; } | sha256sum | cut -c1-16)
+key=$(cat "$src/go.mod" "$src/go.sum" "$src/binaries" | { cat; echo "$gover"; } | sha256sum | cut -c1-16)
 out="$cache_root/$module-$key"
 stamp="$out/.complete"
+
+# envtest convention: binaries a user already has win over ours (kube-apiserver, etcd, kubectl).
+if [ "$module" = "kube" ] && [ -n "${KUBEBUILDER_ASSETS:-}" ]; then
+  for b in kube-apiserver etcd kubectl; do
+    [ -x "$KUBEBUILDER_ASSETS/$b" ] || { echo "tools/build.sh: KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS has no executable $b" >&2; exit 1; }
+  done
+  echo "$KUBEBUILDER_ASSETS"; exit 0
+fi
 
 if [ "$mode" = "--path" ]; then
   [ -f "$stamp" ] || { echo "tools/build.sh: $module tools are not built yet (run: tools/build.sh $module)" >&2; exit 1; }
