@@ -13,6 +13,7 @@ module=${1:?usage: tools/build.sh <module> [--path]}
 mode=${2:-build}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src="$here/$module"
+command -v go >/dev/null || { echo "tools/build.sh: Go is needed to build the $module tools (install Go 1.26, or set KUBEBUILDER_ASSETS)" >&2; exit 1; }
 [ -f "$src/go.mod" ] || { echo "tools/build.sh: no tools module '$module' under $here" >&2; exit 2; }
 
 cache_root=${WRC_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/worker-runtime-controller}
