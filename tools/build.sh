@@ -13,14 +13,7 @@ module=${1:?usage: tools/build.sh <module> [--path]}
 mode=${2:-build}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src="$here/$module"
-command -v go >/dev/null || { echo "tools/build.sh: Go is needed to build the $module tools (install Go 1.26, or set KUBEBUILDER_ASSETS)" >&2; exit 1; }
 [ -f "$src/go.mod" ] || { echo "tools/build.sh: no tools module '$module' under $here" >&2; exit 2; }
-
-cache_root=${WRC_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/worker-runtime-controller}
-gover=$(go env GOVERSION)
-key=$(cat "$src/go.mod" "$src/go.sum" "$src/binaries" | { cat; echo "$gover"; } | sha256sum | cut -c1-16)
-out="$cache_root/$module-$key"
-stamp="$out/.complete"
 
 # envtest convention: binaries a user already has win over ours (kube-apiserver, etcd, kubectl).
 if [ "$module" = "kube" ] && [ -n "${KUBEBUILDER_ASSETS:-}" ]; then
@@ -29,6 +22,13 @@ if [ "$module" = "kube" ] && [ -n "${KUBEBUILDER_ASSETS:-}" ]; then
   done
   echo "$KUBEBUILDER_ASSETS"; exit 0
 fi
+
+cache_root=${WRC_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/worker-runtime-controller}
+command -v go >/dev/null || { echo "tools/build.sh: Go is needed to build the $module tools (install Go 1.26, or set KUBEBUILDER_ASSETS)" >&2; exit 1; }
+gover=$(go env GOVERSION)
+key=$(cat "$src/go.mod" "$src/go.sum" "$src/binaries" | { cat; echo "$gover"; } | sha256sum | cut -c1-16)
+out="$cache_root/$module-$key"
+stamp="$out/.complete"
 
 if [ "$mode" = "--path" ]; then
   [ -f "$stamp" ] || { echo "tools/build.sh: $module tools are not built yet (run: tools/build.sh $module)" >&2; exit 1; }
