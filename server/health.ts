@@ -1,0 +1,78 @@
+// The plain-HTTP probe server: /healthz (liveness), /readyz (readiness) and /metrics. Separate from
+// the HTTPS webhook port so kubelet and Prometheus need no webhook certificate. Checks are an open
+// list the caller owns: the webhook adds "webhook TLS listening", the reconciler "caches synced".
+
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { LogController, fastify, type FastifyInstance, type FastifyReply } from 'fastify'
+import type { Logger } from 'pino'
+import type { Registry } from 'prom-client'
+
+/**
+ * One named check. `check()` returns true when it passes; false, or a string saying why, when it
+ * fails. A check that throws or rejects fails too.
+ */
+export interface HealthCheck {
+  name: string
+  check(): boolean | string | Promise<boolean | string>
+}
+
+/**
+ * The checks behind the probes. The arrays are read on every probe, so a caller may push a check
+ * after the server started (e.g. the reconciler once its informers exist).
+ */
+export interface ProbeChecks {
+  /** /healthz: the event loop answers, and each of these passes. */
+  liveness?: HealthCheck[]
+  /** /readyz: 200 only when every one of these passes, else 503 naming the failing ones. */
+  readiness?: HealthCheck[]
+}
+
+export interface ProbeServerDeps {
+  log: Logger
+  registry: Registry
+  checks: ProbeChecks
+}
+
+interface Outcome { name: string; ok: boolean; reason: string | undefined }
+
+async function run(check: HealthCheck): Promise<Outcome> {
+  try {
+    const result = await check.check()
+    return { name: check.name, ok: result === true, reason: typeof result === 'string' ? result : undefined }
+  } catch (error) {
+    return { name: check.name, ok: false, reason: `check threw ${(error as Error).name ?? 'an error'}` }
+  }
+}
+
+/**
+ * The body the Kubernetes API server's own /readyz?verbose prints: one `[+]name ok` or
+ * `[-]name failed: reason` line per check, then a summary line.
+ */
+function report(probe: string, outcomes: Outcome[]): { ok: boolean; text: string } {
+  const ok = outcomes.every((o) => o.ok)
+  const lines = outcomes.map((o) => (o.ok ? `[+]${o.name} ok` : `[-]${o.name} failed${o.reason ? `: ${o.reason}` : ''}`))
+  lines.push(`${probe} check ${ok ? 'passed' : 'failed'}`)
+  return { ok, text: lines.join('\n') + '\n' }
+}
+
+/** The probe app's fastify type (plain HTTP, pino logger). */
+export type ProbeApp = FastifyInstance<Server, IncomingMessage, ServerResponse, Logger>
+
+/** Builds the probe app (not listening). */
+export function buildProbeServer(deps: ProbeServerDeps): ProbeApp {
+  const app = fastify({ loggerInstance: deps.log, logController: new LogController({ disableRequestLogging: true }) })
+  const probe = (name: string, checks: () => HealthCheck[]) => async (_: unknown, reply: FastifyReply) => {
+    const { ok, text } = report(name, await Promise.all(checks().map(run)))
+    reply.code(ok ? 200 : 503)
+    reply.type('text/plain; charset=utf-8')
+    return text
+  }
+  const eventLoop: HealthCheck = { name: 'ping', check: () => true }
+  app.get('/healthz', probe('healthz', () => [eventLoop, ...(deps.checks.liveness ?? [])]))
+  app.get('/readyz', probe('readyz', () => deps.checks.readiness ?? []))
+  app.get('/metrics', async (_, reply) => {
+    reply.type(deps.registry.contentType)
+    return deps.registry.metrics()
+  })
+  return app
+}

@@ -1,0 +1,47 @@
+// The mutating webhook for Workers: fills the spec defaults of product.md §4 (api/defaults.ts) on
+// a copy, diffs original → defaulted into a JSON Patch, and adds the warnings of §4. Idempotent:
+// a defaulted Worker yields no patch. Status is never touched; dryRun is handled the same.
+
+import jsonpatch from 'fast-json-patch'
+import { defaultWorker } from '../api/defaults.ts'
+import { BackendRuntime, GROUP, KIND, type Worker } from '../api/worker.ts'
+import { type AdmissionRequest, type AdmissionResponse, Operation, allowed, isMainResourceOf, patched, withWarnings } from './admission.ts'
+
+export interface MutateWorkerOptions {
+  /** The configured default of `spec.backendRuntime` (Config.defaultBackendRuntime). */
+  defaultBackendRuntime: BackendRuntime
+  /** Whether this controller offers the sandbox backend (Config.sandboxEnabled). */
+  sandboxEnabled: boolean
+}
+
+/** Warning texts; kept under the 120 characters the AdmissionResponse docs ask for. */
+export const WARNING_RESOURCES_IGNORED = 'spec.resources is ignored on the sandbox backend: the sandbox pool template sets the resources'
+export const WARNING_SANDBOX_DISABLED = 'spec.backendRuntime is sandbox, but this controller has the sandbox backend disabled: the Worker will not run'
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** The warnings of product.md §4 for a defaulted Worker. */
+export function workerWarnings(worker: Worker, options: MutateWorkerOptions): string[] {
+  if (worker.spec?.backendRuntime !== BackendRuntime.Sandbox) return []
+  const warnings: string[] = []
+  if (worker.spec.resources !== undefined && worker.spec.resources !== null) warnings.push(WARNING_RESOURCES_IGNORED)
+  if (!options.sandboxEnabled) warnings.push(WARNING_SANDBOX_DISABLED)
+  return warnings
+}
+
+/**
+ * Defaults a Worker on CREATE and UPDATE. A `spec` that is present but not an object is left for
+ * the API server's schema validation (which runs after mutation) to reject with its own message.
+ * Other kinds, subresources and operations are allowed untouched.
+ */
+export function mutateWorker(request: AdmissionRequest, options: MutateWorkerOptions): AdmissionResponse {
+  if (!isMainResourceOf(request, GROUP, KIND)) return allowed(request)
+  if (request.operation !== Operation.Create && request.operation !== Operation.Update) return allowed(request)
+  const worker = request.object as Worker
+  if (worker.spec !== undefined && worker.spec !== null && !isPlainObject(worker.spec)) return allowed(request)
+  const defaulted = defaultWorker(worker, { defaultBackendRuntime: options.defaultBackendRuntime })
+  const operations = jsonpatch.compare(worker, defaulted)
+  return withWarnings(patched(request, operations), workerWarnings(defaulted, options))
+}
