@@ -19,7 +19,7 @@ export interface FilesystemDepsStoreOptions {
 
 function codeOf(cause: unknown): DepsErrorCode {
   const code = (cause as NodeJS.ErrnoException | undefined)?.code
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return DepsErrorCode.AccessDenied
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return DepsErrorCode.Refused
   if (code === 'ENOSPC' || code === 'EIO' || code === 'EMFILE' || code === 'ENFILE') return DepsErrorCode.Unavailable
   return DepsErrorCode.Failed
 }

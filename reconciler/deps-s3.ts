@@ -54,7 +54,7 @@ interface SdkErrorShape {
 function codeOf(cause: unknown): DepsErrorCode {
   const e = (cause ?? {}) as SdkErrorShape
   const status = e.$metadata?.httpStatusCode
-  if (ACCESS_ERRORS.has(e.name ?? '') || status === 403) return DepsErrorCode.AccessDenied
+  if (ACCESS_ERRORS.has(e.name ?? '') || status === 403) return DepsErrorCode.Refused
   if (NETWORK_CODES.has(e.code ?? '') || e.name === 'TimeoutError' || (status !== undefined && status >= 500)) return DepsErrorCode.Unavailable
   if (status === undefined) return DepsErrorCode.Unavailable
   return DepsErrorCode.Failed

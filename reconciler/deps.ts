@@ -74,8 +74,8 @@ export interface DepsStore {
 export const DepsErrorCode = {
   /** The store did not answer (connection refused, timeout, DNS, 5xx). Retry with backoff. */
   Unavailable: 'Unavailable',
-  /** The store refused the credentials or the operation (403, bad key id, missing bucket). */
-  AccessDenied: 'AccessDenied',
+  /** The store refused the credentials or the target (403, bad key id, missing bucket): a configuration fix is needed. */
+  Refused: 'Refused',
   /** The key is not a safe relative path. A bug or a hostile name; retrying will not help. */
   InvalidKey: 'InvalidKey',
   /** Anything else the driver reported. */
