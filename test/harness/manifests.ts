@@ -1,0 +1,51 @@
+// The project's manifests as objects: where they live (manifests/) and how they are read (every
+// YAML document of a file). The harness installs them unchanged, except the webhook clientConfig
+// rewrite in webhooks.ts.
+
+import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { parseAllDocuments } from 'yaml'
+
+const path = (relative: string): string => fileURLToPath(new URL(`../../manifests/${relative}`, import.meta.url))
+
+/** Paths of the manifests the harness and the local mode install. */
+export const MANIFESTS = {
+  workerCrd: path('crd/workers.agentteams.io.yaml'),
+  mutatingWebhook: path('webhooks/mutating.yaml'),
+  validatingWebhook: path('webhooks/validating.yaml'),
+  validatingAdmissionPolicy: path('policy/validating-admission-policy.yaml'),
+} as const
+
+/** A Kubernetes object as parsed from YAML. */
+export interface KubeObject {
+  apiVersion: string
+  kind: string
+  metadata: { name: string; namespace?: string; resourceVersion?: string; [key: string]: unknown }
+  [key: string]: any
+}
+
+/** Raised when a manifest file cannot be read or parsed. */
+export class ManifestError extends Error {
+  override name = 'ManifestError'
+}
+
+/** Every non-empty YAML document of `file`, in order. */
+export async function loadManifests(file: string): Promise<KubeObject[]> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (cause) {
+    throw new ManifestError(`read manifest ${file}: ${(cause as Error).message}`, { cause })
+  }
+  const objects: KubeObject[] = []
+  for (const doc of parseAllDocuments(text)) {
+    if (doc.errors.length > 0) throw new ManifestError(`parse manifest ${file}: ${doc.errors[0]?.message}`)
+    const value = doc.toJS() as KubeObject | null
+    if (value === null || value === undefined) continue
+    if (!value.apiVersion || !value.kind || !value.metadata?.name) {
+      throw new ManifestError(`parse manifest ${file}: a document lacks apiVersion, kind or metadata.name`)
+    }
+    objects.push(value)
+  }
+  return objects
+}
