@@ -37,6 +37,23 @@ export interface ServerDeps {
 /** The webhook app's fastify type. */
 export type WebhookApp = FastifyInstance<HttpsServer, IncomingMessage, ServerResponse, Logger>
 
+/**
+ * Once `close()` starts, every response carries `Connection: close`, so a keep-alive connection
+ * ends after its in-flight request instead of idling for KEEP_ALIVE_TIMEOUT_MS and holding the
+ * close open.
+ */
+function closeConnectionsWhenDraining(app: WebhookApp): void {
+  let draining = false
+  app.addHook('preClose', (done) => {
+    draining = true
+    done()
+  })
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (draining) reply.header('connection', 'close')
+    done(null, payload)
+  })
+}
+
 /** Builds the webhook app; call `listen` on it (or `inject` for a test without sockets). */
 export function buildServer(deps: ServerDeps): WebhookApp {
   const app = fastify({
@@ -46,9 +63,13 @@ export function buildServer(deps: ServerDeps): WebhookApp {
     bodyLimit: MAX_REQUEST_BYTES,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     requestTimeout: REQUEST_TIMEOUT_MS,
-    return503OnClosing: true,
+    // While closing, a request on an open connection is still answered (with Connection: close)
+    // instead of a bare 503: a 503 is no AdmissionReview, so the API server would apply the
+    // failurePolicy to a user's request. Go's http.Server.Shutdown behaves the same way.
+    return503OnClosing: false,
   }) as WebhookApp
   app.server.headersTimeout = HEADERS_TIMEOUT_MS
+  closeConnectionsWhenDraining(app)
 
   const { config, log, metrics } = deps
   const defaults = { defaultBackendRuntime: config.defaultBackendRuntime, sandboxEnabled: config.sandboxEnabled }

@@ -19,7 +19,7 @@ export interface WebhookServer {
   url: string
   /** True while listening and not closing: the readiness check "webhook TLS listening". */
   isReady(): boolean
-  /** Stops accepting, lets in-flight requests finish, then closes. */
+  /** Stops accepting, lets in-flight requests finish (at most DRAIN_TIMEOUT_MS), then closes. */
   close(): Promise<void>
 }
 
@@ -28,6 +28,12 @@ export interface StartOptions {
   log: Logger
   registry: Registry
 }
+
+/**
+ * How long `close()` lets in-flight requests finish before cutting connections: controller-runtime's
+ * default graceful shutdown timeout (pkg/manager/internal.go), 30 s.
+ */
+export const DRAIN_TIMEOUT_MS = 30_000
 
 function urlHost(address: string): string {
   if (address === '0.0.0.0' || address === '::' || address === '') return '127.0.0.1'
@@ -57,7 +63,10 @@ export async function startWebhookServer({ config, log, registry }: StartOptions
     close() {
       closing ??= (async () => {
         watcher.close()
+        const deadline = setTimeout(() => app.server.closeAllConnections(), DRAIN_TIMEOUT_MS)
+        deadline.unref()
         await app.close()
+        clearTimeout(deadline)
       })()
       return closing
     },

@@ -1,0 +1,92 @@
+// The validating webhook over a real TLS socket: the legacy pod → sandbox denial with the exact
+// message of product.md §3, enum denials on CREATE, ratcheting on UPDATE, dryRun, and requests for
+// other kinds, subresources and operations allowed untouched.
+
+import t from 'tap'
+import { legacyPodWorker, review, updateReview, createReview, withSpec, withStatus } from '../fixtures/admission-review.ts'
+import { post, startTestWebhook } from '../fixtures/webhook-harness.ts'
+
+const LEGACY_DENIAL =
+  'spec.backendRuntime cannot be changed until the Worker is Stopped; current=pod, desired=sandbox (status.phase=Running; ' +
+  'status.backendRuntime is unset, so the Worker counts as a legacy pod). Set spec.state=Stopped, wait until status.phase is Stopped, then change spec.backendRuntime.'
+
+t.test('validate-workers', async (t) => {
+  const { server, certs } = await startTestWebhook(t)
+  const send = (body: unknown) => post(server.url, '/validate-workers', body, { ca: certs.ca.cert })
+  const stored = legacyPodWorker()
+
+  t.test('denies switching a running legacy pod Worker to sandbox, echoing the uid', async (t) => {
+    const res = await send(updateReview(stored, withSpec(stored, { backendRuntime: 'sandbox' }), { uid: 'uid-legacy-1' }))
+    t.equal(res.status, 200)
+    t.match(res.headers['content-type'], /^application\/json/)
+    const answer = res.answer()
+    t.equal(answer.apiVersion, 'admission.k8s.io/v1')
+    t.equal(answer.kind, 'AdmissionReview')
+    t.same(answer.response, { uid: 'uid-legacy-1', allowed: false, status: { code: 403, reason: 'Forbidden', message: LEGACY_DENIAL } })
+  })
+
+  t.test('denies the same on a dry run', async (t) => {
+    const res = await send(updateReview(stored, withSpec(stored, { backendRuntime: 'sandbox' }), { dryRun: true, uid: 'uid-dry' }))
+    t.same(res.answer().response, { uid: 'uid-dry', allowed: false, status: { code: 403, reason: 'Forbidden', message: LEGACY_DENIAL } })
+  })
+
+  t.test('allows the switch once the Worker is Stopped, and before its first reconcile', async (t) => {
+    const stopped = withStatus(stored, { phase: 'Stopped' })
+    const neverRun = withStatus(stored, undefined)
+    for (const old of [stopped, neverRun]) {
+      const res = await send(updateReview(old, withSpec(old, { backendRuntime: 'sandbox' }), { uid: 'uid-ok' }))
+      t.same(res.answer().response, { uid: 'uid-ok', allowed: true })
+    }
+  })
+
+  t.test('allows unrelated updates to a Worker that already has a mismatch', async (t) => {
+    const mismatched = withSpec(stored, { backendRuntime: 'sandbox' })
+    const relabelled = structuredClone(mismatched)
+    relabelled.metadata = { ...relabelled.metadata, labels: { tier: 'gold' } }
+    const res = await send(updateReview(mismatched, relabelled))
+    t.equal(res.answer().response.allowed, true)
+  })
+
+  t.test('denies unknown enum values on CREATE, every field in one message', async (t) => {
+    const bad = withStatus(withSpec(stored, { backendRuntime: 'vm', state: 'Paused' }), undefined)
+    const res = await send(createReview(bad, { uid: 'uid-enum' }))
+    t.same(res.answer().response, {
+      uid: 'uid-enum',
+      allowed: false,
+      status: {
+        code: 403,
+        reason: 'Forbidden',
+        message: 'spec.backendRuntime: Unsupported value: "vm": supported values: "pod", "sandbox"; spec.state: Unsupported value: "Paused": supported values: "Running", "Sleeping", "Stopped"',
+      },
+    })
+  })
+
+  t.test('allows a valid CREATE', async (t) => {
+    const res = await send(createReview(withStatus(stored, undefined)))
+    t.equal(res.answer().response.allowed, true)
+  })
+
+  t.test('on UPDATE, denies a new bad enum value but not one the stored Worker already had', async (t) => {
+    const oldBad = withSpec(stored, { runtime: 'legacy-runtime' })
+    const finalizerRemoved = structuredClone(oldBad)
+    finalizerRemoved.metadata = { ...finalizerRemoved.metadata, finalizers: [] }
+    t.equal((await send(updateReview(oldBad, finalizerRemoved))).answer().response.allowed, true)
+    const res = await send(updateReview(stored, withSpec(stored, { state: 'Asleep' })))
+    t.equal(res.answer().response.allowed, false)
+    t.match(res.answer().response.status?.message, /^spec\.state: Unsupported value: "Asleep"/)
+  })
+
+  t.test('allows other kinds, subresources and operations untouched', async (t) => {
+    const switched = withSpec(stored, { backendRuntime: 'sandbox' })
+    const cases = {
+      'status subresource': updateReview(stored, switched, { subResource: 'status' }),
+      'another kind': updateReview(stored, switched, { kind: { group: 'apps', version: 'v1', kind: 'Deployment' } }),
+      DELETE: review({ operation: 'DELETE', oldObject: stored }),
+      CONNECT: review({ operation: 'CONNECT', object: { kind: 'PodAttachOptions' } }),
+    }
+    for (const [name, body] of Object.entries(cases)) {
+      const res = await send(body)
+      t.same(res.answer().response, { uid: body.request.uid, allowed: true }, name)
+    }
+  })
+})
