@@ -10,12 +10,7 @@ import { createNamespace } from '../harness/namespaces.ts'
 import { applyManifestFile } from '../harness/objects.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
 import { workerYaml } from '../harness/workers.ts'
-
-/** product.md §3, verbatim: the legacy Worker (phase Running, no status.backendRuntime) → sandbox. */
-const LEGACY_DENIAL =
-  'spec.backendRuntime cannot be changed until the Worker is Stopped; current=pod, desired=sandbox ' +
-  '(status.phase=Running; status.backendRuntime is unset, so the Worker counts as a legacy pod). ' +
-  'Set spec.state=Stopped, wait until status.phase is Stopped, then change spec.backendRuntime.'
+import { LEGACY_TO_SANDBOX, SLEEPING_SANDBOX_TO_POD } from './expected-messages.ts'
 
 const cp = await startSuiteControlPlane(t)
 await installCrds(cp.api, [MANIFESTS.workerCrd])
@@ -40,10 +35,10 @@ t.test('the policy rejects switching a running legacy Worker to sandbox, with th
   const result = await apply(ns, 'legacy', { state: 'Running', backendRuntime: 'sandbox' })
   t.not(result.code, 0, 'kubectl apply fails')
   t.match(result.stderr, /^Error from server \(Forbidden\): /)
-  t.match(result.stderr, POLICY_DENIAL_PREFIX + LEGACY_DENIAL, 'the policy\'s full message')
+  t.match(result.stderr, POLICY_DENIAL_PREFIX + LEGACY_TO_SANDBOX, 'the policy\'s full message')
   const patched = await cp.kubectl(['patch', 'worker', 'legacy', '-n', ns, '--type=merge', '-p', '{"spec":{"backendRuntime":"sandbox"}}'])
   t.not(patched.code, 0, 'kubectl patch fails')
-  t.match(patched.stderr, POLICY_DENIAL_PREFIX + LEGACY_DENIAL, 'the policy\'s full message')
+  t.match(patched.stderr, POLICY_DENIAL_PREFIX + LEGACY_TO_SANDBOX, 'the policy\'s full message')
   const stored = await cp.kubectl(['get', 'worker', 'legacy', '-n', ns, '-o', 'jsonpath={.spec.backendRuntime}'])
   t.equal(stored.stdout, '', 'the stored Worker is unchanged')
 })
@@ -54,13 +49,7 @@ t.test('a Worker on sandbox that is Sleeping cannot go back to pod; the message 
   t.equal((await setStatus(ns, 'w', { phase: 'Sleeping', backendRuntime: 'sandbox' })).code, 0)
   const result = await apply(ns, 'w', { backendRuntime: 'pod', state: 'Sleeping' })
   t.not(result.code, 0)
-  t.match(
-    result.stderr,
-    POLICY_DENIAL_PREFIX +
-      'spec.backendRuntime cannot be changed until the Worker is Stopped; current=sandbox, desired=pod ' +
-      '(status.phase=Sleeping; status.backendRuntime=sandbox). ' +
-      'Set spec.state=Stopped, wait until status.phase is Stopped, then change spec.backendRuntime.',
-  )
+  t.match(result.stderr, POLICY_DENIAL_PREFIX + SLEEPING_SANDBOX_TO_POD, 'the policy\'s full message')
 })
 
 t.test('the allowed transitions go through', async (t) => {

@@ -62,7 +62,7 @@ export class ProcessError extends Error {
 
 /** Spawns `command` as a managed child (see the file header for what that guarantees). */
 export function startProcess(options: StartProcessOptions): ManagedProcess {
-  const fd = openSync(options.logFile, 'a')
+  const fd = openSync(options.logFile, 'w')
   const withDeathSignal = existsSync(SETPRIV)
   const command = withDeathSignal ? SETPRIV : options.command
   const args = withDeathSignal ? ['--pdeathsig', 'KILL', '--', options.command, ...options.args] : [...options.args]
