@@ -1,0 +1,276 @@
+// The OpenKruise Agents objects of the sandbox backend (product.md §5), built as plain data: the
+// shared warm pool (SandboxSet) with drift detection, and one SandboxClaim per Worker that swaps in
+// the worker image and mounts its deps. Pure: no I/O, so every field is unit-tested.
+
+import { API_VERSION as WORKER_API_VERSION, KIND as WORKER_KIND, LABEL_CONTROLLER, LABEL_WORKER, type Worker } from '../api/worker.ts'
+import { depsKeys } from './deps.ts'
+import { TOKEN_DIR } from './env.ts'
+
+/** OpenKruise Agents API (upstream-openkruise-agents-api.md §1). */
+export const SANDBOX_GROUP = 'agents.kruise.io'
+export const SANDBOX_VERSION = 'v1alpha1'
+export const SANDBOX_API_VERSION = `${SANDBOX_GROUP}/${SANDBOX_VERSION}`
+export const SandboxPlural = { Sandbox: 'sandboxes', SandboxClaim: 'sandboxclaims', SandboxSet: 'sandboxsets' } as const
+
+/** Labels the provider stamps on a claimed Sandbox (…-api.md §3.3). */
+export const LABEL_CLAIM_NAME = 'agents.kruise.io/claim-name'
+export const ANNOTATION_CLAIM_OWNER = 'agents.kruise.io/owner'
+/** Our labels beyond worker/controller (upstream #988 §5.3/§5.4). */
+export const LABEL_MANAGED_BY = 'agentteams.io/managed-by'
+export const LABEL_SANDBOXSET = 'agentteams.io/sandboxset'
+export const LABEL_RUNTIME = 'agentteams.io/runtime'
+/** Re-claim attempt number, carried from a failed claim to its replacement (re-claim backoff). */
+export const ANNOTATION_CLAIM_ATTEMPT = 'agentteams.io/claim-attempt'
+/** User label prefixes never copied: the provider's own keys break claiming (…-api.md §5, issue #311). */
+const RESERVED_LABEL_PREFIXES = ['agents.kruise.io/', 'agentteams.io/']
+
+/** Where the env folder is mounted (upstream #998 `AGENTTEAMS_WORKER_ENV_MOUNT_DIR`). */
+export const ENV_MOUNT_DIR = '/mnt/agentteams/env'
+/** Upstream #988's default agent-runtime image of the pool template (`sandbox.go`). */
+export const DEFAULT_AGENT_RUNTIME_IMAGE = 'registry-cn-hangzhou-vpc.ack.aliyuncs.com/acs/agent-runtime:v0.0.9'
+/** Pool sandbox size, requests = limits (upstream HICLAW_K8S_WORKER_CPU / _MEMORY defaults). */
+const POOL_RESOURCES = { cpu: '1000m', memory: '2Gi' }
+/** A label value's limit; the claim name becomes one (…-api.md §4 gotcha). */
+export const MAX_LABEL_VALUE = 63
+
+/** Settings of the sandbox backend (config rows; defaults from product.md §5–6). */
+export interface SandboxSettings {
+  controllerName: string
+  resourcePrefix: string
+  /** SandboxSet name, default `agentteams-builtin`. */
+  poolName: string
+  prewarmSize: number
+  /** Pool template image; empty → DEFAULT_AGENT_RUNTIME_IMAGE. */
+  agentRuntimeImage: string
+  /** Go durations: default `5m`, `2m`, `15m`. */
+  claimTimeout: string
+  waitReadyTimeout: string
+  ttlAfterCompleted: string
+  /** PersistentVolume holding the deps, default `agentteams`. */
+  depsPvName: string
+  /** Attribute of the token mount, default `agentteams-token`. */
+  credentialProviderName: string
+}
+
+export interface ObjectMeta {
+  name: string
+  namespace: string
+  uid?: string
+  resourceVersion?: string
+  generation?: number
+  creationTimestamp?: string
+  deletionTimestamp?: string
+  labels?: Record<string, string>
+  annotations?: Record<string, string>
+  ownerReferences?: Array<Record<string, unknown>>
+}
+export interface Condition { type: string; status: string; reason?: string; message?: string; lastTransitionTime?: string }
+export interface CsiMount { pvName: string; mountPath: string; subPath?: string; readOnly?: boolean; attributes?: Record<string, string> }
+
+export interface SandboxSet {
+  apiVersion: string
+  kind: 'SandboxSet'
+  metadata: ObjectMeta
+  spec: { replicas: number; [field: string]: unknown }
+  status?: Record<string, unknown>
+}
+export interface SandboxClaim {
+  apiVersion: string
+  kind: 'SandboxClaim'
+  metadata: ObjectMeta
+  spec: {
+    templateName: string
+    replicas?: number
+    claimTimeout?: string
+    waitReadyTimeout?: string
+    ttlAfterCompleted?: string
+    labels?: Record<string, string>
+    inplaceUpdate?: { image?: string }
+    dynamicVolumesMount?: CsiMount[]
+    [field: string]: unknown
+  }
+  status?: { phase?: string; message?: string; claimedReplicas?: number; completionTime?: string; conditions?: Condition[] }
+}
+export interface Sandbox {
+  apiVersion: string
+  kind: 'Sandbox'
+  metadata: ObjectMeta
+  spec?: { paused?: boolean; [field: string]: unknown }
+  status?: { phase?: string; message?: string; conditions?: Condition[]; podInfo?: { podIP?: string } }
+}
+
+/** `<prefix>worker-<worker>`: the claim's (and the ServiceAccount's) name. */
+export function claimName(settings: Pick<SandboxSettings, 'resourcePrefix'>, worker: string): string {
+  return `${settings.resourcePrefix}worker-${worker}`
+}
+
+/** The labels every runtime object of `worker` carries, and the selector that finds them. */
+export function workerSelector(settings: Pick<SandboxSettings, 'controllerName'>, worker: string): Record<string, string> {
+  return { [LABEL_WORKER]: worker, [LABEL_CONTROLLER]: settings.controllerName }
+}
+
+/** `k=v,k=v` for a list call. */
+export function labelSelector(labels: Record<string, string>): string {
+  return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',')
+}
+
+/**
+ * Why `worker` cannot get a claim, or undefined. Label values are ≤ 63 characters and the claim
+ * name becomes one on the Sandbox; a longer one would time out silently at the provider.
+ */
+export function checkClaimable(settings: Pick<SandboxSettings, 'resourcePrefix'>, worker: string): string | undefined {
+  const name = claimName(settings, worker)
+  if (name.length > MAX_LABEL_VALUE) {
+    return `SandboxClaim name ${name} is ${name.length} characters; the sandbox API needs at most ${MAX_LABEL_VALUE} (shorten the Worker name or the resource prefix)`
+  }
+  return undefined
+}
+
+/** The warm pool as this controller wants it in `namespace`. */
+export function desiredSandboxSet(settings: SandboxSettings, namespace: string): SandboxSet {
+  const labels = {
+    [LABEL_MANAGED_BY]: settings.controllerName,
+    [LABEL_SANDBOXSET]: settings.poolName,
+    [LABEL_CONTROLLER]: settings.controllerName,
+  }
+  return {
+    apiVersion: SANDBOX_API_VERSION,
+    kind: 'SandboxSet',
+    metadata: { name: settings.poolName, namespace, labels },
+    spec: {
+      replicas: settings.prewarmSize,
+      // csi performs the dynamic deps mounts; agent-runtime runs the claim-time init (…-api.md §2.1).
+      runtimes: [{ name: 'csi' }, { name: 'agent-runtime' }],
+      template: {
+        metadata: {
+          labels: {
+            // Alibaba Cloud ACS scheduling labels of upstream #988; inert elsewhere.
+            'alibabacloud.com/acs': 'true',
+            'alibabacloud.com/compute-class': 'agent-sandbox',
+            'alibabacloud.com/compute-qos': 'default',
+            ...labels,
+          },
+        },
+        spec: {
+          automountServiceAccountToken: false,
+          terminationGracePeriodSeconds: 0,
+          containers: [
+            {
+              name: 'worker',
+              image: settings.agentRuntimeImage || DEFAULT_AGENT_RUNTIME_IMAGE,
+              imagePullPolicy: 'IfNotPresent',
+              env: [
+                { name: 'AGENTTEAMS_WORKER_ENV_MOUNT_DIR', value: ENV_MOUNT_DIR },
+                { name: 'AGENTTEAMS_WORKER_ENV_MOUNT_REQUIRED', value: '1' },
+              ],
+              resources: { requests: { ...POOL_RESOURCES }, limits: { ...POOL_RESOURCES } },
+            },
+          ],
+        },
+      },
+    },
+  }
+}
+
+/**
+ * True when every field of `desired` is present with the same value in `actual` (objects
+ * recursively, arrays element by element and of equal length). Fields only `actual` has — server
+ * or provider defaults — are not drift.
+ */
+export function contains(actual: unknown, desired: unknown): boolean {
+  if (Array.isArray(desired)) {
+    return Array.isArray(actual) && actual.length === desired.length && desired.every((d, i) => contains(actual[i], d))
+  }
+  if (desired !== null && typeof desired === 'object') {
+    if (actual === null || typeof actual !== 'object' || Array.isArray(actual)) return false
+    return Object.entries(desired).every(([k, v]) => contains((actual as Record<string, unknown>)[k], v))
+  }
+  return actual === desired
+}
+
+/**
+ * The update that brings `actual` back to `desired`, or undefined when it has not drifted
+ * (upstream #988 rewrote the pool on every create). The update replaces `spec` and merges labels;
+ * it keeps `actual`'s resourceVersion, so a concurrent change makes it fail with 409.
+ */
+export function sandboxSetUpdate(actual: SandboxSet, desired: SandboxSet): SandboxSet | undefined {
+  if (contains(actual.spec, desired.spec) && contains(actual.metadata.labels ?? {}, desired.metadata.labels ?? {})) return undefined
+  return {
+    ...actual,
+    metadata: { ...actual.metadata, labels: { ...actual.metadata.labels, ...desired.metadata.labels } },
+    spec: structuredClone(desired.spec),
+  }
+}
+
+/** What a claim needs besides the settings. */
+export interface ClaimInput {
+  worker: Worker
+  /** The worker image (spec.image or the per-runtime default); the provider swaps it in place. */
+  image: string
+  /** Re-claim attempt (1 for the first claim), see ANNOTATION_CLAIM_ATTEMPT. */
+  attempt: number
+}
+
+/**
+ * The labels of a Worker's claim and, through `spec.labels`, of its Sandbox: the Worker's
+ * `spec.labels` (minus the provider's and our reserved prefixes), then the system labels, which win.
+ */
+export function claimLabels(settings: SandboxSettings, worker: Worker): Record<string, string> {
+  const name = worker.metadata?.name ?? ''
+  const labels: Record<string, string> = {}
+  for (const [k, v] of Object.entries(worker.spec?.labels ?? {})) {
+    if (!RESERVED_LABEL_PREFIXES.some((p) => k.startsWith(p))) labels[k] = String(v)
+  }
+  labels['app'] = `${settings.resourcePrefix}worker`
+  if (worker.spec?.runtime) labels[LABEL_RUNTIME] = worker.spec.runtime
+  Object.assign(labels, workerSelector(settings, name))
+  return labels
+}
+
+/** The deps mounts of product.md §6: env and token folders, read-only, from the deps PV. */
+export function depsMounts(settings: SandboxSettings, worker: string): CsiMount[] {
+  const keys = depsKeys(worker)
+  return [
+    { pvName: settings.depsPvName, mountPath: ENV_MOUNT_DIR, subPath: keys.envDir, readOnly: true },
+    {
+      pvName: settings.depsPvName,
+      mountPath: TOKEN_DIR,
+      subPath: keys.tokenDir,
+      readOnly: true,
+      attributes: { credentialProviderName: settings.credentialProviderName },
+    },
+  ]
+}
+
+/**
+ * The SandboxClaim of a Worker (product.md §5). Never sets `template` (a claim has none) nor
+ * `skipInitRuntime` (the deps mounts need the init runtime).
+ */
+export function desiredSandboxClaim(settings: SandboxSettings, input: ClaimInput): SandboxClaim {
+  const meta = input.worker.metadata ?? {}
+  const worker = meta.name ?? ''
+  const labels = claimLabels(settings, input.worker)
+  return {
+    apiVersion: SANDBOX_API_VERSION,
+    kind: 'SandboxClaim',
+    metadata: {
+      name: claimName(settings, worker),
+      namespace: meta.namespace ?? '',
+      labels,
+      annotations: { [ANNOTATION_CLAIM_ATTEMPT]: String(input.attempt) },
+      ownerReferences: [
+        { apiVersion: WORKER_API_VERSION, kind: WORKER_KIND, name: worker, uid: meta.uid ?? '', controller: true, blockOwnerDeletion: true },
+      ],
+    },
+    spec: {
+      templateName: settings.poolName,
+      replicas: 1,
+      claimTimeout: settings.claimTimeout,
+      waitReadyTimeout: settings.waitReadyTimeout,
+      ttlAfterCompleted: settings.ttlAfterCompleted,
+      labels: { ...labels },
+      inplaceUpdate: { image: input.image },
+      dynamicVolumesMount: depsMounts(settings, worker),
+    },
+  }
+}
