@@ -2,7 +2,16 @@
 // KubeConfig (its auth and TLS dispatcher, its HTTP library), the typed KubeError, and the only
 // code that knows client-node's error shapes (ApiException, watch errors, fetch failures).
 
-import { HttpMethod, IsomorphicFetchHttpLibrary, type KubeConfig, RequestContext } from '@kubernetes/client-node'
+import {
+  type HttpMethod,
+  IsomorphicFetchHttpLibrary,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  ListWatch,
+  RequestContext,
+  Watch,
+} from '@kubernetes/client-node'
 
 /** Per-request timeout. Watches don't go through here; 30 s matches client-node's watch timer. */
 export const REQUEST_TIMEOUT_MS = 30_000
@@ -49,16 +58,22 @@ export class KubeError extends Error {
   }
 }
 
-const codeOf = (error: unknown): number | undefined => (error instanceof KubeError ? error.code : undefined)
+/** The KubeError `error` is or wraps (through `cause`), if any: typed errors keep their API cause. */
+export function findKubeError(error: unknown): KubeError | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) if (e instanceof KubeError) return e
+  return undefined
+}
+
+const codeOf = (error: unknown): number | undefined => findKubeError(error)?.code
 export const isNotFound = (error: unknown): boolean => codeOf(error) === 404
-export const isConflict = (error: unknown): boolean => codeOf(error) === 409 && (error as KubeError).reason !== 'AlreadyExists'
-export const isAlreadyExists = (error: unknown): boolean => codeOf(error) === 409 && (error as KubeError).reason === 'AlreadyExists'
+export const isConflict = (error: unknown): boolean => codeOf(error) === 409 && findKubeError(error)?.reason !== 'AlreadyExists'
+export const isAlreadyExists = (error: unknown): boolean => codeOf(error) === 409 && findKubeError(error)?.reason === 'AlreadyExists'
 export const isGone = (error: unknown): boolean => codeOf(error) === 410
 export const isInvalid = (error: unknown): boolean => codeOf(error) === 422
 
 /** Server-requested delay (Retry-After / Status details.retryAfterSeconds), if any. */
 export function retryAfterMs(error: unknown): number | undefined {
-  return error instanceof KubeError ? error.retryAfterMs : undefined
+  return findKubeError(error)?.retryAfterMs
 }
 
 /** Parses a Retry-After header: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
@@ -73,6 +88,7 @@ export function parseRetryAfter(value: string | undefined, now: number = Date.no
 /** A short, log-safe description of any error from client-node or this client (never a body). */
 export function describeError(error: unknown): string {
   if (error instanceof KubeError) return `${error.code || 'no response'} ${error.reason}: ${error.message}`
+  if (error instanceof Error && findKubeError(error)) return error.message
   if (error && typeof error === 'object') {
     const e = error as { statusCode?: unknown; code?: unknown; name?: unknown; message?: unknown }
     // client-node's Watch throws Error(statusText) with statusCode; the cache forwards fetch errors.
@@ -184,4 +200,31 @@ export async function ignoreNotFound<T>(promise: Promise<T>): Promise<T | undefi
     if (isNotFound(error)) return undefined
     throw error
   }
+}
+
+/** A collection to list and watch: its REST path (no name) and label selector. */
+export interface Collection {
+  path: string
+  labelSelector?: string | undefined
+}
+
+/** A list response as the API server returns it. */
+export interface ObjectList<T> {
+  items: T[]
+  metadata?: { resourceVersion?: string }
+}
+
+/** Lists `collection` once: its items and the list's resourceVersion. */
+export async function listCollection<T>(kube: KubeClient, collection: Collection): Promise<{ items: T[]; resourceVersion: string | undefined }> {
+  const list = await kube.request<ObjectList<T>>({ method: 'GET', path: collection.path, query: { labelSelector: collection.labelSelector } })
+  return { items: list.items ?? [], resourceVersion: list.metadata?.resourceVersion }
+}
+
+/**
+ * A fresh, unstarted client-node informer (ListWatch) on `collection`: lists through `kube`,
+ * watches through client-node's Watch with `kubeconfig`'s credentials.
+ */
+export function createListWatch<T extends KubernetesObject>(kubeconfig: KubeConfig, kube: KubeClient, collection: Collection): ListWatch<T> {
+  const list = () => kube.request<KubernetesListObject<T>>({ method: 'GET', path: collection.path, query: { labelSelector: collection.labelSelector } })
+  return new ListWatch<T>(collection.path, new Watch(kubeconfig), list, false, collection.labelSelector)
 }

@@ -1,0 +1,178 @@
+// The pod backend (product.md §7): per Worker a ServiceAccount, a Secret holding the rendered env,
+// and a Pod `<prefix>worker-<worker>` with envFrom that Secret and a projected, audience-bound
+// token. Sleeping and Stopped delete the Pod; its status maps to the Worker's runtime state.
+
+import { createHash } from 'node:crypto'
+import type { Worker } from '../api/worker.ts'
+import { type Backend, type BackendStatus, ownerReference, RuntimeState, runtimeLabels, runtimeName, type RuntimeNaming, workerKey } from './backend.ts'
+import { type EnvOptions, TOKEN_DIR, workerEnv } from './env.ts'
+import { ignoreNotFound, isAlreadyExists, isConflict, isNotFound, type KubeClient, resourcePath } from './kube.ts'
+import { ensureServiceAccount } from './service-account.ts'
+import { mapPodStatus, type Pod } from './pod-status.ts'
+
+/** Annotation holding a digest of the Pod template and the env Secret version it was built from. */
+export const SPEC_HASH_ANNOTATION = 'agentteams.io/spec-hash'
+/** The container every worker Pod runs. */
+export const CONTAINER_NAME = 'worker'
+const TOKEN_VOLUME = 'agentteams-token'
+
+export interface PodBackendOptions extends RuntimeNaming {
+  kube: KubeClient
+  /** Image when `spec.image` is unset, by `spec.runtime`; `default` for unset or unlisted runtimes. */
+  images: Record<string, string> & { default: string }
+  /** Audience of the projected token (default `hiclaw-controller`, upstream HICLAW_AUTH_AUDIENCE). */
+  tokenAudience: string
+  /** Lifetime of the projected token; the kubelet refreshes it at 80 %. */
+  tokenExpirationSeconds: number
+  /** Cluster URLs for the env (empty ones are left out). */
+  env: Omit<EnvOptions, 'backendRuntime'>
+}
+
+/** Typed failure of a pod-backend call: `<verb> <Kind> <ns/name>: <cause>`. */
+export class PodBackendError extends Error {
+  override name = 'PodBackendError'
+}
+
+interface Secret {
+  metadata?: { resourceVersion?: string; labels?: Record<string, string> }
+  data?: Record<string, string>
+}
+
+const corePath = (plural: string, namespace: string | undefined, name?: string) => resourcePath({ group: '', version: 'v1', plural, namespace, name })
+
+/** Runs Workers as plain Pods. */
+export class PodBackend implements Backend {
+  readonly name = 'pod'
+  private readonly o: PodBackendOptions
+
+  constructor(options: PodBackendOptions) {
+    this.o = options
+  }
+
+  async status(worker: Worker): Promise<BackendStatus> {
+    return mapPodStatus(await this.getPod(worker))
+  }
+
+  async create(worker: Worker): Promise<BackendStatus> {
+    const serviceAccount = await ensureServiceAccount(this.o.kube, this.o, worker)
+    const { secretVersion, warnings } = await this.ensureSecret(worker)
+    const desired = this.buildPod(worker, serviceAccount, secretVersion)
+    const existing = await this.getPod(worker)
+    if (!existing) {
+      const created = await this.call('create', 'Pod', worker, () => this.o.kube.request<Pod>({ method: 'POST', path: corePath('pods', worker.metadata?.namespace), body: desired }), true)
+      return { ...mapPodStatus(created ?? desired), warnings }
+    }
+    const state = mapPodStatus(existing)
+    if (state.state === RuntimeState.Stopping) return { ...state, warnings }
+    const terminal = existing.status?.phase === 'Failed' || existing.status?.phase === 'Succeeded'
+    const outdated = existing.metadata?.annotations?.[SPEC_HASH_ANNOTATION] !== desired.metadata.annotations[SPEC_HASH_ANNOTATION]
+    if (terminal || outdated) {
+      // A finished Pod never runs again and a Pod's spec is immutable: replace it (the next pass creates).
+      await this.deletePod(worker, existing.metadata?.uid)
+      const message = terminal ? `replacing the finished Pod: ${state.message ?? existing.status?.phase}` : 'restarting the Pod to apply the changed spec'
+      return { state: terminal ? RuntimeState.Failed : RuntimeState.Stopping, message, warnings }
+    }
+    return { ...state, warnings }
+  }
+
+  async stop(worker: Worker): Promise<BackendStatus> {
+    const pod = await this.getPod(worker)
+    if (pod && !pod.metadata?.deletionTimestamp) await this.deletePod(worker, pod.metadata?.uid)
+    return mapPodStatus(await this.getPod(worker))
+  }
+
+  async delete(worker: Worker): Promise<BackendStatus> {
+    const status = await this.stop(worker)
+    const name = runtimeName(this.o, worker)
+    await this.call('delete', 'Secret', worker, () => ignoreNotFound(this.o.kube.request({ method: 'DELETE', path: corePath('secrets', worker.metadata?.namespace, name) })))
+    return status
+  }
+
+  /** The Pod this backend wants for `worker` (exported for tests through the class). */
+  buildPod(worker: Worker, serviceAccount: string, secretVersion: string) {
+    const name = runtimeName(this.o, worker)
+    const runtime = worker.spec?.runtime ?? ''
+    const image = worker.spec?.image || this.o.images[runtime] || this.o.images.default
+    const resources = worker.spec?.resources
+    const spec = {
+      serviceAccountName: serviceAccount,
+      automountServiceAccountToken: false,
+      restartPolicy: 'Always',
+      containers: [{
+        name: CONTAINER_NAME,
+        image,
+        ...(resources && (resources.requests || resources.limits) ? { resources } : {}),
+        envFrom: [{ secretRef: { name } }],
+        volumeMounts: [{ name: TOKEN_VOLUME, mountPath: TOKEN_DIR, readOnly: true }],
+      }],
+      volumes: [{
+        name: TOKEN_VOLUME,
+        projected: { sources: [{ serviceAccountToken: { audience: this.o.tokenAudience, expirationSeconds: this.o.tokenExpirationSeconds, path: 'token' } }] },
+      }],
+    }
+    const labels = runtimeLabels(this.o, worker)
+    const hash = createHash('sha256').update(JSON.stringify({ spec, labels, secretVersion })).digest('hex').slice(0, 32)
+    return {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: worker.metadata?.namespace, labels, annotations: { [SPEC_HASH_ANNOTATION]: hash }, ownerReferences: [ownerReference(worker)] },
+      spec,
+    }
+  }
+
+  /** Writes the env Secret when missing or different; returns its resourceVersion. Values never leave this function. */
+  private async ensureSecret(worker: Worker): Promise<{ secretVersion: string; warnings: string[] }> {
+    const { env, skipped } = workerEnv(worker, { ...this.o.env, backendRuntime: this.name })
+    const warnings = skipped.map((s) => `spec.env ${s.key} is not used: ${s.reason}`)
+    const data = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]))
+    const name = runtimeName(this.o, worker)
+    const namespace = worker.metadata?.namespace
+    const labels = runtimeLabels(this.o, worker)
+    const body = { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name, namespace, labels, ownerReferences: [ownerReference(worker)] }, data }
+    const existing = await this.call('get', 'Secret', worker, () => ignoreNotFound(this.o.kube.request<Secret>({ method: 'GET', path: corePath('secrets', namespace, name) })))
+    let stored: Secret | undefined
+    if (!existing) {
+      stored = await this.call('create', 'Secret', worker, () => this.o.kube.request<Secret>({ method: 'POST', path: corePath('secrets', namespace), body }))
+    } else if (JSON.stringify(sorted(existing.data)) !== JSON.stringify(sorted(data)) || JSON.stringify(sorted(existing.metadata?.labels)) !== JSON.stringify(sorted(labels))) {
+      const update = { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion } }
+      stored = await this.call('update', 'Secret', worker, () => this.o.kube.request<Secret>({ method: 'PUT', path: corePath('secrets', namespace, name), body: update }))
+    } else {
+      stored = existing
+    }
+    return { secretVersion: stored?.metadata?.resourceVersion ?? '', warnings }
+  }
+
+  private getPod(worker: Worker): Promise<Pod | undefined> {
+    const path = corePath('pods', worker.metadata?.namespace, runtimeName(this.o, worker))
+    return this.call('get', 'Pod', worker, () => ignoreNotFound(this.o.kube.request<Pod>({ method: 'GET', path })))
+  }
+
+  private async deletePod(worker: Worker, uid: string | undefined): Promise<void> {
+    const path = corePath('pods', worker.metadata?.namespace, runtimeName(this.o, worker))
+    // The uid precondition makes sure only the Pod we looked at goes, never its replacement.
+    const body = { apiVersion: 'v1', kind: 'DeleteOptions', ...(uid ? { preconditions: { uid } } : {}) }
+    await this.call('delete', 'Pod', worker, async () => {
+      try {
+        await this.o.kube.request({ method: 'DELETE', path, body })
+      } catch (error) {
+        // 409: the uid precondition failed, so the Pod we looked at is already gone.
+        if (!isNotFound(error) && !isConflict(error)) throw error
+      }
+    })
+  }
+
+  /** Runs one API call, wrapping failures as `<verb> <Kind> <ns/name>: <cause>`; `tolerateExists` maps AlreadyExists to undefined. */
+  private async call<T>(verb: string, kind: string, worker: Worker, fn: () => Promise<T>, tolerateExists = false): Promise<T | undefined> {
+    try {
+      return await fn()
+    } catch (cause) {
+      if (tolerateExists && isAlreadyExists(cause)) return undefined
+      const name = `${worker.metadata?.namespace}/${runtimeName(this.o, worker)}`
+      throw new PodBackendError(`${verb} ${kind} ${name} for Worker ${workerKey(worker)}: ${(cause as Error).message}`, { cause })
+    }
+  }
+}
+
+function sorted(record: Record<string, string> | undefined): [string, string][] {
+  return Object.entries(record ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+}

@@ -1,0 +1,100 @@
+// The Worker's status (product.md §2, §8): phase, backendRuntime, message, observedGeneration and
+// the Ready / DepsMaterialized / BackendSwitchBlocked conditions. Computed as a whole, compared with
+// what is stored, and written through the status subresource only when it changed.
+
+import { GROUP, PLURAL, VERSION, type Condition, type Worker, type WorkerStatus } from '../api/worker.ts'
+import { workerKey } from './backend.ts'
+import { type KubeClient, PatchType, resourcePath } from './kube.ts'
+
+/** A condition as the reconciler decides it; timestamps and generation are filled in here. */
+export interface ConditionInput {
+  type: string
+  status: 'True' | 'False' | 'Unknown'
+  reason: string
+  message: string
+}
+
+/** The status fields the reconciler owns. Conditions not listed are kept as they are. */
+export interface StatusInput {
+  phase: string
+  backendRuntime?: string | undefined
+  message: string
+  conditions: ConditionInput[]
+}
+
+/** Typed failure of a status write: `update status of Worker <ns/name>: <cause>` (409 → retried). */
+export class StatusError extends Error {
+  override name = 'StatusError'
+}
+
+/**
+ * The status to store: `input` on top of the stored one. A condition keeps its
+ * lastTransitionTime unless its status flips (metav1.Condition semantics).
+ */
+export function nextStatus(worker: Worker, input: StatusInput, now: string): WorkerStatus {
+  const stored = worker.status ?? {}
+  const generation = worker.metadata?.generation
+  const old = new Map((stored.conditions ?? []).map((c) => [c.type, c]))
+  const decided = new Set(input.conditions.map((c) => c.type))
+  const conditions: Condition[] = input.conditions.map((c) => {
+    const prev = old.get(c.type)
+    const lastTransitionTime = prev && prev.status === c.status ? prev.lastTransitionTime : now
+    return { type: c.type, status: c.status, reason: c.reason, message: c.message, lastTransitionTime, ...(generation !== undefined ? { observedGeneration: generation } : {}) }
+  })
+  for (const c of stored.conditions ?? []) if (!decided.has(c.type)) conditions.push(c)
+  const status: WorkerStatus = { ...stored, phase: input.phase, message: input.message, conditions }
+  const backendRuntime = input.backendRuntime ?? stored.backendRuntime
+  if (backendRuntime) status.backendRuntime = backendRuntime
+  if (generation !== undefined) status.observedGeneration = generation
+  if (status.message === '') delete status.message
+  return status
+}
+
+/** JSON with object keys sorted at every level, so equal statuses compare equal. */
+function stable(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stable).join(',')}]`
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined)
+    return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${JSON.stringify(k)}:${stable(v)}`).join(',')}}`
+  }
+  return JSON.stringify(value)
+}
+
+function canonical(status: WorkerStatus): string {
+  const conditions = [...(status.conditions ?? [])].sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0))
+  return stable({ ...status, message: status.message || undefined, conditions })
+}
+
+/** True when writing `next` would change the stored status. */
+export function statusChanged(worker: Worker, next: WorkerStatus): boolean {
+  return canonical(worker.status ?? {}) !== canonical(next)
+}
+
+/**
+ * Writes `status` through the status subresource, based on the resourceVersion of `worker`
+ * (a 409 means the Worker moved on: the caller re-reads and retries). Returns the stored Worker.
+ */
+export async function writeStatus(kube: KubeClient, worker: Worker, status: WorkerStatus): Promise<Worker> {
+  const path = resourcePath({ group: GROUP, version: VERSION, plural: PLURAL, namespace: worker.metadata?.namespace, name: worker.metadata?.name, subresource: 'status' })
+  // Merge patch: fields we dropped (an empty message) are removed with null; arrays are replaced whole.
+  const body = { metadata: { resourceVersion: worker.metadata?.resourceVersion }, status: { ...status, message: status.message ?? null } }
+  try {
+    return await kube.request<Worker>({ method: 'PATCH', path, contentType: PatchType.Merge, body })
+  } catch (cause) {
+    throw new StatusError(`update status of Worker ${workerKey(worker)}: ${(cause as Error).message}`, { cause })
+  }
+}
+
+/**
+ * Records `status.backendRuntime = runtime` alone, with the resourceVersion precondition, before
+ * any runtime object is created there (product.md §3 race closure). Returns the stored Worker.
+ */
+export async function recordBackendRuntime(kube: KubeClient, worker: Worker, runtime: string): Promise<Worker> {
+  const path = resourcePath({ group: GROUP, version: VERSION, plural: PLURAL, namespace: worker.metadata?.namespace, name: worker.metadata?.name, subresource: 'status' })
+  const body = { metadata: { resourceVersion: worker.metadata?.resourceVersion }, status: { backendRuntime: runtime } }
+  try {
+    return await kube.request<Worker>({ method: 'PATCH', path, contentType: PatchType.Merge, body })
+  } catch (cause) {
+    throw new StatusError(`record backendRuntime ${runtime} of Worker ${workerKey(worker)}: ${(cause as Error).message}`, { cause })
+  }
+}
