@@ -5,7 +5,7 @@
 import type { Logger } from 'pino'
 import { backoffDelay, type BackoffPolicy } from './backoff.ts'
 import { systemClock, sleep, type Clock, type TimerHandle } from './clock.ts'
-import { describeError } from './kube.ts'
+import { describeError, retryAfterMs } from './kube.ts'
 import { RestartReason, type ReconcilerMetrics } from './metrics.ts'
 
 /** The parts of a Kubernetes object the supervisor reads. */
@@ -238,7 +238,8 @@ export class SupervisedInformer<T extends ObjectWithMeta> {
     void inst.stop().catch(() => undefined)
     this.failures++
     this.failingSince ??= this.clock.now()
-    const delay = backoffDelay(this.o.restartBackoff ?? RESTART_BACKOFF, this.failures, this.o.random)
+    // A 429 (API Priority and Fairness, storage re-initializing) says when to come back: honour it.
+    const delay = Math.max(backoffDelay(this.o.restartBackoff ?? RESTART_BACKOFF, this.failures, this.o.random), retryAfterMs(error) ?? 0)
     this.o.metrics?.informerRestarted(this.kind, RestartReason.Error)
     this.o.log.warn({ kind: this.kind, err: describeError(error), retryInMs: delay }, 'informer stopped on an error; restarting')
     if (this.restartTimer) this.clock.clearTimeout(this.restartTimer)

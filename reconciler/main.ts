@@ -39,6 +39,8 @@ export interface StartReconcilerOptions {
   overrides?: Partial<ReconcilerOptions>
   /** Extra backends besides `pod`, e.g. the sandbox backend. */
   backends?: (context: BackendContext) => Backend[]
+  /** Wraps the API client (instrumentation, fault injection in tests). */
+  wrapKube?: (kube: KubeClient) => KubeClient
   /** Lease holder identity; default `<hostname>_<uuid>`. */
   identity?: string
   clock?: Clock
@@ -85,7 +87,8 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
   const clock = options.clock ?? systemClock
   const settings = resolveOptions(config, options.overrides)
   const log = options.log.child({ component: 'reconciler' })
-  const kube = createKubeClient(kubeconfig)
+  const base = createKubeClient(kubeconfig)
+  const kube = options.wrapKube ? options.wrapKube(base) : base
   const metrics = createReconcilerMetrics(options.registry)
   const identity = options.identity ?? `${hostname()}_${randomUUID()}`
   const naming: RuntimeNaming = { controllerName: config.controllerName, resourcePrefix: config.resourcePrefix }

@@ -1,0 +1,158 @@
+// Shared pieces of the reconciler's end-to-end tests on the real control plane: start a reconciler
+// scoped to a test namespace, act as the kubelet (write Pod status), read what a user would see,
+// restart the real kube-apiserver on the same etcd, and wait for conditions by polling.
+
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { KubeConfig } from '@kubernetes/client-node'
+import { pino, type Logger } from 'pino'
+import { Registry } from 'prom-client'
+import type { ApiClient } from '../harness/api-client.ts'
+import type { ControlPlane } from '../harness/control-plane.ts'
+import { pollUntil } from '../harness/polling.ts'
+import { startProcess, type ManagedProcess } from '../harness/processes.ts'
+import { loadConfig } from '../../config/config.ts'
+import type { Worker } from '../../api/worker.ts'
+import { startReconciler, type ReconcilerHandle, type StartReconcilerOptions } from '../../reconciler/main.ts'
+import type { ReconcilerOptions } from '../../reconciler/options.ts'
+
+/** Waits are generous: two shared cores, other engineers' builds running. */
+export const WAIT_MS = 60_000
+export const PREFIX = 'agentteams-'
+
+export interface TestReconciler extends ReconcilerHandle {
+  registry: Registry
+  /** Sum of a metric's values matching `labels`. */
+  metric(name: string, labels?: Record<string, string>): Promise<number>
+}
+
+/** Loads the control plane's admin kubeconfig, pointing at `server` when given (a proxy). */
+export function kubeconfigFor(cp: ControlPlane, server?: string): KubeConfig {
+  const kc = new KubeConfig()
+  kc.loadFromString(server ? cp.kubeconfig.replace(cp.url, server) : cp.kubeconfig)
+  return kc
+}
+
+/** A logger for the reconciler under test: silent unless WRC_TEST_LOG=debug|info|... */
+export function testLogger(): Logger {
+  return pino({ level: process.env['WRC_TEST_LOG'] ?? 'silent' })
+}
+
+/** Starts a reconciler watching only `namespace`, leader election off unless overridden. */
+export async function startTestReconciler(
+  cp: ControlPlane,
+  namespace: string,
+  overrides: Partial<ReconcilerOptions> = {},
+  extra: Partial<StartReconcilerOptions> = {},
+): Promise<TestReconciler> {
+  const registry = new Registry()
+  const handle = await startReconciler({
+    config: loadConfig({}),
+    log: testLogger(),
+    registry,
+    kubeconfig: kubeconfigFor(cp),
+    overrides: { watchNamespace: namespace, leaderElection: false, ...overrides },
+    ...extra,
+  })
+  const metric = async (name: string, labels: Record<string, string> = {}) => {
+    const m = registry.getSingleMetric(name)
+    if (!m) return 0
+    return (await m.get()).values
+      .filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
+      .reduce((sum, v) => sum + v.value, 0)
+  }
+  return Object.assign(handle, { registry, metric })
+}
+
+/** Polls until `attempt` yields a value; the message names what a user would be waiting for. */
+export function eventually<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = WAIT_MS): Promise<T> {
+  return pollUntil(what, attempt, { timeoutMs, intervalMs: 250 })
+}
+
+export async function getJson(api: ApiClient, path: string): Promise<any | undefined> {
+  const r = await api.request('GET', path)
+  if (r.status === 404) return undefined
+  if (r.status !== 200) throw new Error(`GET ${path}: HTTP ${r.status} ${r.text}`)
+  return r.body
+}
+
+export const podPath = (ns: string, name: string) => `/api/v1/namespaces/${ns}/pods/${name}`
+export const secretPath = (ns: string, name: string) => `/api/v1/namespaces/${ns}/secrets/${name}`
+export const saPath = (ns: string, name: string) => `/api/v1/namespaces/${ns}/serviceaccounts/${name}`
+export const runtimeObjectName = (worker: string) => `${PREFIX}worker-${worker}`
+
+/** The Worker's condition of `type`, if any. */
+export function condition(worker: Worker | undefined, type: string) {
+  return worker?.status?.conditions?.find((c) => c.type === type)
+}
+
+/** Writes Pod status the way a kubelet does once the container runs and passes readiness. */
+export async function markPodRunning(api: ApiClient, ns: string, name: string, ready = true): Promise<void> {
+  const pod = await getJson(api, podPath(ns, name))
+  if (!pod) throw new Error(`mark Pod ${ns}/${name} running: no such Pod`)
+  const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+  const readyStatus = ready ? 'True' : 'False'
+  const status = {
+    phase: 'Running',
+    startTime: now,
+    conditions: [
+      { type: 'Initialized', status: 'True', lastTransitionTime: now },
+      { type: 'ContainersReady', status: readyStatus, lastTransitionTime: now },
+      { type: 'Ready', status: readyStatus, lastTransitionTime: now },
+    ],
+    containerStatuses: [{
+      name: 'worker',
+      ready,
+      restartCount: 0,
+      image: pod.spec.containers[0].image,
+      imageID: '',
+      started: true,
+      state: { running: { startedAt: now } },
+    }],
+  }
+  const r = await api.request('PATCH', `${podPath(ns, name)}/status`, { status }, { contentType: 'application/merge-patch+json' })
+  if (r.status !== 200) throw new Error(`mark Pod ${ns}/${name} running: HTTP ${r.status} ${r.text}`)
+}
+
+/** Merge-patches a Worker's spec (as a user's `kubectl patch --type=merge` would). */
+export async function patchWorkerSpec(api: ApiClient, ns: string, name: string, spec: Record<string, unknown>): Promise<Worker> {
+  const r = await api.request('PATCH', `/apis/agentteams.io/v1beta1/namespaces/${ns}/workers/${name}`, { spec }, { contentType: 'application/merge-patch+json' })
+  if (r.status !== 200) throw new Error(`patch Worker ${ns}/${name}: HTTP ${r.status} ${r.text}`)
+  return r.body
+}
+
+/**
+ * Restarts the real kube-apiserver of `cp` on the same port, flags and etcd: stops the process,
+ * starts the same command line again (read from /proc) and waits until it serves. The harness has
+ * no restart function yet; the new process is stopped by the returned `stop` (call it before
+ * `cp.stop()`), and with the test process in any case (parent-death signal).
+ */
+export async function restartApiserver(cp: ControlPlane): Promise<ManagedProcess> {
+  const pid = cp.pids.find((p) => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('kube-apiserver')
+    } catch {
+      return false
+    }
+  })
+  if (pid === undefined) throw new Error('restart kube-apiserver: no running kube-apiserver among the control plane pids')
+  const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '')
+  const at = argv.findIndex((a) => a.endsWith('kube-apiserver'))
+  const [command, ...args] = argv.slice(at) as [string, ...string[]]
+  process.kill(pid, 'SIGTERM')
+  await pollUntil('the old kube-apiserver to exit', async () => {
+    try {
+      process.kill(pid, 0)
+      return undefined
+    } catch {
+      return true
+    }
+  }, { timeoutMs: 30_000 })
+  const child = startProcess({ name: 'kube-apiserver (restarted)', command, args, logFile: join(cp.dir, 'logs', 'kube-apiserver-restarted.log') })
+  await pollUntil('the restarted kube-apiserver to serve', async () => {
+    if (child.hasExited()) throw new Error(`restarted kube-apiserver exited:\n${child.logTail(20)}`)
+    const r = await cp.api.request('GET', '/readyz').catch(() => undefined)
+    return r?.status === 200 ? true : undefined
+  }, { timeoutMs: 120_000, intervalMs: 250 })
+  return child
+}
