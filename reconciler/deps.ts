@@ -41,6 +41,11 @@ export function depsKeys(worker: string): DepsKeys {
   return { prefix, envDir: `${prefix}env`, env: `${prefix}env/env`, tokenDir: `${prefix}token`, token: `${prefix}token/token` }
 }
 
+/** Removes every deps object of Worker `worker` (finalizer cleanup); resolves how many went. */
+export function deleteWorkerDeps(store: DepsStore, worker: string): Promise<number> {
+  return store.delete(depsKeys(worker).prefix)
+}
+
 /** What a write stored, so the caller can compare a read-back (size + SHA-256, hex). */
 export interface DepsObjectInfo {
   key: string

@@ -2,7 +2,8 @@
 // shared warm pool (SandboxSet) with drift detection, and one SandboxClaim per Worker that swaps in
 // the worker image and mounts its deps. Pure: no I/O, so every field is unit-tested.
 
-import { API_VERSION as WORKER_API_VERSION, KIND as WORKER_KIND, LABEL_CONTROLLER, LABEL_WORKER, type Worker } from '../api/worker.ts'
+import { LABEL_CONTROLLER, LABEL_WORKER, type Worker } from '../api/worker.ts'
+import { ownerReference, runtimeName } from './backend.ts'
 import { depsKeys } from './deps.ts'
 import { TOKEN_DIR } from './env.ts'
 
@@ -99,9 +100,9 @@ export interface Sandbox {
   status?: { phase?: string; message?: string; conditions?: Condition[]; podInfo?: { podIP?: string } }
 }
 
-/** `<prefix>worker-<worker>`: the claim's (and the ServiceAccount's) name. */
+/** `<prefix>worker-<worker>`: the claim's (and the ServiceAccount's) name, as backend.ts names every runtime object. */
 export function claimName(settings: Pick<SandboxSettings, 'resourcePrefix'>, worker: string): string {
-  return `${settings.resourcePrefix}worker-${worker}`
+  return runtimeName({ resourcePrefix: settings.resourcePrefix, controllerName: '' }, { metadata: { name: worker } })
 }
 
 /** The labels every runtime object of `worker` carries, and the selector that finds them. */
@@ -258,9 +259,7 @@ export function desiredSandboxClaim(settings: SandboxSettings, input: ClaimInput
       namespace: meta.namespace ?? '',
       labels,
       annotations: { [ANNOTATION_CLAIM_ATTEMPT]: String(input.attempt) },
-      ownerReferences: [
-        { apiVersion: WORKER_API_VERSION, kind: WORKER_KIND, name: worker, uid: meta.uid ?? '', controller: true, blockOwnerDeletion: true },
-      ],
+      ownerReferences: [ownerReference(input.worker)],
     },
     spec: {
       templateName: settings.poolName,

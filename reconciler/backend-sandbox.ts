@@ -1,0 +1,310 @@
+// The sandbox backend (product.md §5): a Worker runs in an OpenKruise Agents Sandbox obtained by a
+// SandboxClaim against the warm pool. Deps are delivered and verified before every claim and every
+// resume; a failed claim is replaced only after its backoff; Sleeping hibernates (capability
+// `hibernate`) or deletes; Stopped and delete remove the claim and every label-matched Sandbox.
+
+import type { Logger } from 'pino'
+import type { Worker } from '../api/worker.ts'
+import { type Backend, type BackendStatus, DepsError, RuntimeState, workerKey } from './backend.ts'
+import type { BackoffPolicy } from './backoff.ts'
+import type { Clock } from './clock.ts'
+import { deleteWorkerDeps, type DepsStore } from './deps.ts'
+import type { EventRecorder } from './events.ts'
+import { ignoreNotFound, isAlreadyExists, isNotFound, type KubeClient, type ObjectList, PatchType, resourcePath } from './kube.ts'
+import type { DepsMaterializer } from './sandbox-deps.ts'
+import {
+  checkClaimable,
+  claimName,
+  desiredSandboxClaim,
+  desiredSandboxSet,
+  labelSelector,
+  SANDBOX_GROUP,
+  SANDBOX_VERSION,
+  SandboxPlural,
+  type Sandbox,
+  type SandboxClaim,
+  type SandboxSet,
+  sandboxSetUpdate,
+  type SandboxSettings,
+  workerSelector,
+} from './sandbox-objects.ts'
+import { observeSandbox, RECLAIM_BACKOFF, type SandboxObservation, SandboxState } from './sandbox-status.ts'
+
+/** Annotation stamped when hibernating (upstream #988 `HibernateSandbox`). */
+export const ANNOTATION_LAST_PAUSED = 'agentteams.io/last-paused-time'
+/** Re-check a runtime that is being deleted or resumed this soon (watch events usually come first). */
+const SETTLE_RECHECK_MS = 5_000
+/** Retry a failed token refresh this soon while the current token is still valid. */
+const TOKEN_RETRY_MS = 30_000
+/** How often a Worker waiting for the sandbox API looks again. */
+export const API_MISSING_RECHECK_MS = 30_000
+export const SANDBOX_API_MISSING =
+  'the OpenKruise Agents sandbox API (agents.kruise.io/v1alpha1 sandboxes, sandboxclaims, sandboxsets) is not installed in this cluster; ' +
+  'install its CRDs and the Worker starts without a controller restart'
+
+/** A BackendStatus with the delay after which the Worker must be reconciled again (token refresh, re-claim). */
+export interface SandboxBackendStatus extends BackendStatus {
+  requeueAfterMs?: number | undefined
+}
+
+export interface SandboxBackendOptions {
+  kube: KubeClient
+  settings: SandboxSettings
+  /** The `hibernate` capability: Sleeping pauses the Sandbox instead of deleting it. */
+  hibernate: boolean
+  /** Image when `spec.image` is unset, by `spec.runtime`; `default` otherwise (as the pod backend). */
+  images: Record<string, string> & { default: string }
+  materializer: DepsMaterializer
+  store: DepsStore
+  clock: Clock
+  log: Logger
+  events?: EventRecorder | undefined
+  reclaimBackoff?: BackoffPolicy | undefined
+}
+
+/** Typed failure of a sandbox API call: `<verb> <Kind> <ns/name>: <cause>`. */
+export class SandboxBackendError extends Error {
+  override name = 'SandboxBackendError'
+}
+
+interface Seen {
+  claim: SandboxClaim | undefined
+  sandboxes: Sandbox[]
+  observation: SandboxObservation
+}
+
+const path = (plural: string, namespace: string | undefined, name?: string): string =>
+  resourcePath({ group: SANDBOX_GROUP, version: SANDBOX_VERSION, plural, namespace, name })
+
+const STATE: Record<SandboxState, RuntimeState> = {
+  Absent: RuntimeState.NotFound,
+  Starting: RuntimeState.Starting,
+  Running: RuntimeState.Running,
+  Sleeping: RuntimeState.Sleeping,
+  Terminating: RuntimeState.Stopping,
+  Failed: RuntimeState.Failed,
+}
+
+/** Runs Workers in OpenKruise Agents sandboxes. */
+export class SandboxBackend implements Backend {
+  readonly name = 'sandbox'
+  readonly #o: SandboxBackendOptions
+
+  constructor(options: SandboxBackendOptions) {
+    this.#o = options
+  }
+
+  async status(worker: Worker): Promise<SandboxBackendStatus> {
+    const seen = await this.#observe(worker)
+    if (!seen) return { state: RuntimeState.NotFound, message: SANDBOX_API_MISSING }
+    return this.#report(seen.observation)
+  }
+
+  async create(worker: Worker): Promise<SandboxBackendStatus> {
+    const seen = await this.#observe(worker)
+    if (!seen) return { state: RuntimeState.Unknown, message: SANDBOX_API_MISSING, requeueAfterMs: API_MISSING_RECHECK_MS }
+    const problem = checkClaimable(this.#o.settings, worker.metadata?.name ?? '')
+    if (problem) return { state: RuntimeState.Failed, message: problem }
+    await this.#ensurePool(worker.metadata?.namespace ?? '')
+    const o = seen.observation
+    switch (o.state) {
+      case SandboxState.Absent:
+        return this.#claim(worker, 1)
+      case SandboxState.Starting:
+      case SandboxState.Running:
+        await this.#deleteSandboxes(worker, o.stale)
+        return this.#keepFresh(worker, o)
+      case SandboxState.Sleeping:
+        return this.#resume(worker, o)
+      case SandboxState.Terminating:
+        return { ...this.#report(o), requeueAfterMs: SETTLE_RECHECK_MS }
+      case SandboxState.Failed: {
+        const wait = (o.retryAt ?? 0) - this.#o.clock.now()
+        if (wait > 0) return { ...this.#report(o), requeueAfterMs: wait }
+        this.#o.log.info({ worker: workerKey(worker), reason: o.reason, attempt: o.nextAttempt }, 're-claiming a sandbox after its backoff')
+        this.#o.events?.record(worker, 'Warning', 'SandboxReclaim', `replacing the Worker's sandbox: ${o.message}`)
+        const left = await this.#removeAll(worker, seen)
+        if (left.state !== RuntimeState.NotFound) return left
+        return this.#claim(worker, o.nextAttempt ?? 1)
+      }
+    }
+  }
+
+  async stop(worker: Worker): Promise<SandboxBackendStatus> {
+    const seen = await this.#observe(worker)
+    if (!seen) return { state: RuntimeState.NotFound, message: SANDBOX_API_MISSING }
+    const { sandbox, state } = seen.observation
+    const hibernatable = state !== SandboxState.Failed && state !== SandboxState.Terminating
+    if (!this.#o.hibernate || !sandbox || !hibernatable) return this.#removeAll(worker, seen)
+    await this.#deleteSandboxes(worker, seen.observation.stale)
+    if (sandbox.spec?.paused !== true) {
+      const now = new Date(this.#o.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z')
+      await this.#patchSandbox(worker, sandbox, { metadata: { annotations: { [ANNOTATION_LAST_PAUSED]: now } }, spec: { paused: true } }, 'hibernate')
+      this.#o.log.info({ worker: workerKey(worker), sandbox: sandbox.metadata.name }, 'hibernated the sandbox')
+    }
+    this.#o.materializer.forget(worker)
+    return { state: RuntimeState.Sleeping, message: `Sandbox ${sandbox.metadata.namespace}/${sandbox.metadata.name} is hibernated` }
+  }
+
+  async delete(worker: Worker): Promise<SandboxBackendStatus> {
+    const seen = await this.#observe(worker)
+    const left = seen ? await this.#removeAll(worker, seen) : { state: RuntimeState.NotFound }
+    // Only on Worker deletion (the finalizer's call): a Stopped Worker keeps its deps for its restart.
+    if (left.state === RuntimeState.NotFound && worker.metadata?.deletionTimestamp) {
+      const name = worker.metadata?.name ?? ''
+      const removed = await deleteWorkerDeps(this.#o.store, name).catch((cause: Error) => {
+        throw new SandboxBackendError(`delete deps of Worker ${workerKey(worker)}: ${cause.message}`, { cause })
+      })
+      this.#o.log.info({ worker: workerKey(worker), objects: removed }, 'removed the Worker deps')
+    }
+    return left
+  }
+
+  #report(o: SandboxObservation): SandboxBackendStatus {
+    return { state: STATE[o.state], message: o.message }
+  }
+
+  /** Claim and label-matched Sandboxes; undefined when the sandbox API is not served at all. */
+  async #observe(worker: Worker): Promise<Seen | undefined> {
+    const namespace = worker.metadata?.namespace
+    const name = claimName(this.#o.settings, worker.metadata?.name ?? '')
+    const selector = labelSelector(workerSelector(this.#o.settings, worker.metadata?.name ?? ''))
+    let sandboxes: Sandbox[]
+    try {
+      const list = await this.#o.kube.request<ObjectList<Sandbox>>({ method: 'GET', path: path(SandboxPlural.Sandbox, namespace), query: { labelSelector: selector } })
+      sandboxes = list.items ?? []
+    } catch (cause) {
+      // A 404 on a collection means the resource type is not served: the CRDs are missing.
+      if (isNotFound(cause)) return undefined
+      throw this.#error('list', 'Sandboxes', `${namespace}/${selector}`, cause)
+    }
+    const claim = await ignoreNotFound(this.#o.kube.request<SandboxClaim>({ method: 'GET', path: path(SandboxPlural.SandboxClaim, namespace, name) })).catch((cause) => {
+      throw this.#error('get', 'SandboxClaim', `${namespace}/${name}`, cause)
+    })
+    const observation = observeSandbox({
+      claim,
+      sandboxes,
+      now: this.#o.clock.now(),
+      claimTimeout: this.#o.settings.claimTimeout,
+      backoff: this.#o.reclaimBackoff ?? RECLAIM_BACKOFF,
+    })
+    return { claim, sandboxes, observation }
+  }
+
+  /** Deps first (env → token → verified), then the claim. A deps failure throws DepsError: no claim. */
+  async #claim(worker: Worker, attempt: number): Promise<SandboxBackendStatus> {
+    const delivery = await this.#o.materializer.materialize(worker)
+    const runtime = worker.spec?.runtime ?? ''
+    const image = worker.spec?.image || this.#o.images[runtime] || this.#o.images.default
+    const claim = desiredSandboxClaim(this.#o.settings, { worker, image, attempt })
+    const ref = `${claim.metadata.namespace}/${claim.metadata.name}`
+    try {
+      await this.#o.kube.request({ method: 'POST', path: path(SandboxPlural.SandboxClaim, claim.metadata.namespace), body: claim })
+    } catch (cause) {
+      if (!isAlreadyExists(cause)) throw this.#error('create', 'SandboxClaim', ref, cause)
+    }
+    this.#o.log.info({ worker: workerKey(worker), claim: ref, attempt }, 'deps delivered; created the SandboxClaim')
+    this.#o.events?.record(worker, 'Normal', 'SandboxClaimCreated', `env and token delivered and verified; created SandboxClaim ${claim.metadata.name} (attempt ${attempt})`)
+    return {
+      state: RuntimeState.Starting,
+      message: `created SandboxClaim ${ref}; waiting for it to be claimed`,
+      warnings: delivery.warnings,
+      requeueAfterMs: Math.max(0, delivery.refreshAt - this.#o.clock.now()),
+    }
+  }
+
+  /** A running or starting runtime: rewrite the token when its refresh time has come. */
+  async #keepFresh(worker: Worker, o: SandboxObservation): Promise<SandboxBackendStatus> {
+    const now = this.#o.clock.now()
+    let refreshAt = this.#o.materializer.refreshAt(worker)
+    const warnings: string[] = []
+    if (refreshAt === undefined || now >= refreshAt) {
+      try {
+        refreshAt = await this.#o.materializer.refreshToken(worker)
+      } catch (error) {
+        if (!(error instanceof DepsError)) throw error
+        // The current token may still be valid: keep the runtime, say so, try again soon.
+        warnings.push(`could not refresh the auth token (${error.reason}): ${error.message}`)
+        refreshAt = now + TOKEN_RETRY_MS
+      }
+    }
+    return { ...this.#report(o), warnings, requeueAfterMs: Math.max(0, refreshAt - now) }
+  }
+
+  /** Wake a hibernated Sandbox: fresh deps first, then `spec.paused: false`. */
+  async #resume(worker: Worker, o: SandboxObservation): Promise<SandboxBackendStatus> {
+    const sandbox = o.sandbox as Sandbox
+    const delivery = await this.#o.materializer.materialize(worker)
+    await this.#patchSandbox(worker, sandbox, { spec: { paused: false } }, 'resume')
+    this.#o.log.info({ worker: workerKey(worker), sandbox: sandbox.metadata.name }, 'deps delivered; resuming the sandbox')
+    return {
+      state: RuntimeState.Starting,
+      message: `resuming Sandbox ${sandbox.metadata.namespace}/${sandbox.metadata.name}`,
+      warnings: delivery.warnings,
+      requeueAfterMs: Math.max(0, Math.min(delivery.refreshAt - this.#o.clock.now(), SETTLE_RECHECK_MS)),
+    }
+  }
+
+  /** Deletes the claim and every label-matched Sandbox; NotFound once nothing is left. */
+  async #removeAll(worker: Worker, seen: Seen): Promise<SandboxBackendStatus> {
+    const namespace = worker.metadata?.namespace
+    if (seen.claim && !seen.claim.metadata.deletionTimestamp) {
+      const name = seen.claim.metadata.name
+      await ignoreNotFound(this.#o.kube.request({ method: 'DELETE', path: path(SandboxPlural.SandboxClaim, namespace, name) })).catch((cause) => {
+        throw this.#error('delete', 'SandboxClaim', `${namespace}/${name}`, cause)
+      })
+    }
+    await this.#deleteSandboxes(worker, seen.sandboxes.filter((s) => !s.metadata.deletionTimestamp))
+    this.#o.materializer.forget(worker)
+    const after = await this.#observe(worker)
+    if (!after || after.observation.state === SandboxState.Absent) return { state: RuntimeState.NotFound }
+    const left = [...(after.claim ? [`SandboxClaim ${after.claim.metadata.name}`] : []), ...after.sandboxes.map((s) => `Sandbox ${s.metadata.name}`)]
+    return { state: RuntimeState.Stopping, message: `waiting for ${left.join(', ')} to be deleted`, requeueAfterMs: SETTLE_RECHECK_MS }
+  }
+
+  async #deleteSandboxes(worker: Worker, sandboxes: readonly Sandbox[]): Promise<void> {
+    for (const s of sandboxes) {
+      const ref = `${s.metadata.namespace}/${s.metadata.name}`
+      await ignoreNotFound(this.#o.kube.request({ method: 'DELETE', path: path(SandboxPlural.Sandbox, s.metadata.namespace, s.metadata.name) })).catch((cause) => {
+        throw this.#error('delete', 'Sandbox', ref, cause)
+      })
+      this.#o.log.info({ worker: workerKey(worker), sandbox: s.metadata.name }, 'deleted a sandbox')
+    }
+  }
+
+  async #patchSandbox(worker: Worker, sandbox: Sandbox, body: unknown, verb: string): Promise<void> {
+    const ref = `${sandbox.metadata.namespace}/${sandbox.metadata.name}`
+    try {
+      await this.#o.kube.request({ method: 'PATCH', path: path(SandboxPlural.Sandbox, sandbox.metadata.namespace, sandbox.metadata.name), contentType: PatchType.Merge, body })
+    } catch (cause) {
+      throw this.#error(verb, 'Sandbox', ref, cause)
+    }
+  }
+
+  /** The warm pool: created when missing, updated only when its spec drifted. */
+  async #ensurePool(namespace: string): Promise<void> {
+    const desired = desiredSandboxSet(this.#o.settings, namespace)
+    const ref = `${namespace}/${desired.metadata.name}`
+    const collection = path(SandboxPlural.SandboxSet, namespace)
+    const actual = await ignoreNotFound(this.#o.kube.request<SandboxSet>({ method: 'GET', path: `${collection}/${desired.metadata.name}` })).catch((cause) => {
+      throw this.#error('get', 'SandboxSet', ref, cause)
+    })
+    if (!actual) {
+      await this.#o.kube.request({ method: 'POST', path: collection, body: desired }).catch((cause) => {
+        if (!isAlreadyExists(cause)) throw this.#error('create', 'SandboxSet', ref, cause)
+      })
+      this.#o.log.info({ sandboxSet: ref, replicas: desired.spec.replicas }, 'created the warm pool')
+      return
+    }
+    const update = sandboxSetUpdate(actual, desired)
+    if (!update) return
+    await this.#o.kube.request({ method: 'PUT', path: `${collection}/${desired.metadata.name}`, body: update }).catch((cause) => {
+      throw this.#error('update', 'SandboxSet', ref, cause)
+    })
+    this.#o.log.info({ sandboxSet: ref, replicas: desired.spec.replicas }, 'updated the drifted warm pool')
+  }
+
+  #error(verb: string, kind: string, ref: string, cause: unknown): SandboxBackendError {
+    return new SandboxBackendError(`${verb} ${kind} ${ref}: ${(cause as Error).message}`, { cause })
+  }
+}

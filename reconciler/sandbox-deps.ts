@@ -1,0 +1,165 @@
+// Delivers a sandbox Worker's deps before its claim exists (product.md §6): render the env, issue
+// a bounded token for the Worker's ServiceAccount, write env → write token → read both back and
+// compare size and SHA-256. Keeps the token fresh: rewritten before 80% of its lifetime passed.
+// Every failure is a DepsError with a CamelCase reason; no message ever holds a value or token.
+
+import type { Worker } from '../api/worker.ts'
+import { DepsError, type RuntimeNaming, runtimeName, workerKey } from './backend.ts'
+import type { Clock } from './clock.ts'
+import { depsKeys, DepsStoreError, describeBody, type DepsKeys, type DepsObjectInfo, type DepsStore } from './deps.ts'
+import { type EnvOptions, renderEnvFile, workerEnv } from './env.ts'
+import { type KubeClient, resourcePath } from './kube.ts'
+import { ensureServiceAccount } from './service-account.ts'
+
+/** Refresh when this fraction of the token's lifetime has passed (product.md §6; the kubelet uses 80% too). */
+export const TOKEN_REFRESH_FRACTION = 0.8
+/** The API server rejects TokenRequests shorter than 10 min (authentication/validation: MinTokenAgeSec). */
+export const MIN_TOKEN_REQUEST_SECONDS = 600
+
+/** DepsMaterialized=False reasons. */
+export const DepsReason = {
+  InvalidWorkerName: 'InvalidWorkerName',
+  TokenRequestFailed: 'TokenRequestFailed',
+  StoreUnavailable: 'StoreUnavailable',
+  StoreRefused: 'StoreRefused',
+  StoreFailed: 'StoreFailed',
+  VerifyFailed: 'VerifyFailed',
+} as const
+
+export interface DepsMaterializerOptions extends RuntimeNaming {
+  kube: KubeClient
+  store: DepsStore
+  /** Cluster URLs for the env (empty ones are left out). */
+  env: Omit<EnvOptions, 'backendRuntime'>
+  /** Audience of the token (default `hiclaw-controller`). */
+  tokenAudience: string
+  /**
+   * Intended lifetime (default 3600). The request asks for at least the API server's 600 s; the
+   * refresh runs at 80% of the shorter of this and the lifetime granted.
+   */
+  tokenExpirationSeconds: number
+  clock: Clock
+}
+
+/** The outcome of a delivery. */
+export interface Delivery {
+  /** spec.env entries that were not used, for the Worker's message. */
+  warnings: string[]
+  /** When the token must be rewritten (epoch ms). */
+  refreshAt: number
+}
+
+interface TokenRequestReply {
+  status?: { token?: string; expirationTimestamp?: string }
+}
+
+function storeReason(error: DepsStoreError): string {
+  if (error.code === 'Unavailable') return DepsReason.StoreUnavailable
+  if (error.code === 'Refused') return DepsReason.StoreRefused
+  return DepsReason.StoreFailed
+}
+
+/** Writes and refreshes Workers' deps; remembers, per Worker UID, when each token must be refreshed. */
+export class DepsMaterializer {
+  readonly #o: DepsMaterializerOptions
+  readonly #refreshAt = new Map<string, number>()
+
+  constructor(options: DepsMaterializerOptions) {
+    this.#o = options
+  }
+
+  /** Full delivery for a new or resumed runtime: env → token → read both back. */
+  async materialize(worker: Worker): Promise<Delivery> {
+    const keys = this.#keys(worker)
+    const { env, skipped } = workerEnv(worker, { ...this.#o.env, backendRuntime: 'sandbox' })
+    const envBody = Buffer.from(renderEnvFile(env), 'utf8')
+    const token = await this.#requestToken(worker)
+    const wroteEnv = await this.#put(worker, keys.env, envBody)
+    const wroteToken = await this.#put(worker, keys.token, token.body)
+    await this.#verify(worker, wroteEnv)
+    await this.#verify(worker, wroteToken)
+    this.#remember(worker, token.refreshAt)
+    return { warnings: skipped.map((s) => `spec.env ${s.key} is not used: ${s.reason}`), refreshAt: token.refreshAt }
+  }
+
+  /** A fresh token rewritten (and read back) for a runtime that already runs. */
+  async refreshToken(worker: Worker): Promise<number> {
+    const keys = this.#keys(worker)
+    const token = await this.#requestToken(worker)
+    await this.#verify(worker, await this.#put(worker, keys.token, token.body))
+    this.#remember(worker, token.refreshAt)
+    return token.refreshAt
+  }
+
+  /** When this process last scheduled the Worker's token refresh; undefined when it never delivered one. */
+  refreshAt(worker: Worker): number | undefined {
+    return this.#refreshAt.get(worker.metadata?.uid ?? '')
+  }
+
+  /** Drops the Worker's refresh schedule (its runtime is gone). */
+  forget(worker: Worker): void {
+    this.#refreshAt.delete(worker.metadata?.uid ?? '')
+  }
+
+  #remember(worker: Worker, at: number): void {
+    this.#refreshAt.set(worker.metadata?.uid ?? '', at)
+  }
+
+  #fail(worker: Worker, reason: string, cause: unknown, detail?: string): DepsError {
+    const text = detail ?? (cause instanceof Error ? cause.message : String(cause))
+    return new DepsError(`materialize deps of Worker ${workerKey(worker)}: ${text}`, reason, { cause })
+  }
+
+  #keys(worker: Worker): DepsKeys {
+    try {
+      return depsKeys(worker.metadata?.name ?? '')
+    } catch (cause) {
+      throw this.#fail(worker, DepsReason.InvalidWorkerName, cause)
+    }
+  }
+
+  async #requestToken(worker: Worker): Promise<{ body: Buffer; refreshAt: number }> {
+    const namespace = worker.metadata?.namespace
+    try {
+      const account = await ensureServiceAccount(this.#o.kube, this.#o, worker)
+      const requested = Math.max(MIN_TOKEN_REQUEST_SECONDS, this.#o.tokenExpirationSeconds)
+      const issuedAt = this.#o.clock.now()
+      const reply = await this.#o.kube.request<TokenRequestReply>({
+        method: 'POST',
+        path: resourcePath({ group: '', version: 'v1', plural: 'serviceaccounts', namespace, name: account, subresource: 'token' }),
+        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences: [this.#o.tokenAudience], expirationSeconds: requested } },
+      })
+      const token = reply?.status?.token
+      if (!token) throw new Error('the API server returned no token')
+      const expires = Date.parse(reply.status?.expirationTimestamp ?? '')
+      const granted = Number.isNaN(expires) ? requested * 1000 : expires - issuedAt
+      const lifetime = Math.min(this.#o.tokenExpirationSeconds * 1000, granted)
+      return { body: Buffer.from(token, 'utf8'), refreshAt: issuedAt + Math.floor(lifetime * TOKEN_REFRESH_FRACTION) }
+    } catch (cause) {
+      const text = `request a token for ServiceAccount ${namespace}/${runtimeName(this.#o, worker)}: ${(cause as Error).message}`
+      throw this.#fail(worker, DepsReason.TokenRequestFailed, cause, text)
+    }
+  }
+
+  async #put(worker: Worker, key: string, body: Buffer): Promise<DepsObjectInfo> {
+    try {
+      return await this.#o.store.put(key, body)
+    } catch (cause) {
+      throw this.#fail(worker, cause instanceof DepsStoreError ? storeReason(cause) : DepsReason.StoreFailed, cause)
+    }
+  }
+
+  /** Reads `wrote.key` back and compares size and SHA-256 with what was written. */
+  async #verify(worker: Worker, wrote: DepsObjectInfo): Promise<void> {
+    let body: Uint8Array | undefined
+    try {
+      body = await this.#o.store.get(wrote.key)
+    } catch (cause) {
+      throw this.#fail(worker, cause instanceof DepsStoreError ? storeReason(cause) : DepsReason.StoreFailed, cause)
+    }
+    const read = body === undefined ? undefined : describeBody(wrote.key, body)
+    if (read?.size === wrote.size && read.sha256 === wrote.sha256) return
+    const what = read === undefined ? 'it is missing' : `${read.size} bytes read, ${wrote.size} written${read.size === wrote.size ? ', contents differ' : ''}`
+    throw this.#fail(worker, DepsReason.VerifyFailed, undefined, `read back deps object ${wrote.key} in ${this.#o.store.location}: ${what}`)
+  }
+}
