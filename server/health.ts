@@ -7,30 +7,26 @@ import { LogController, fastify, type FastifyInstance, type FastifyReply } from 
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 
+/** Which probe a check belongs to. */
+export const CheckKind = { Readiness: 'readiness', Liveness: 'liveness' } as const
+export type CheckKind = (typeof CheckKind)[keyof typeof CheckKind]
+
 /**
  * One named check. `check()` returns true when it passes; false, or a string saying why, when it
- * fails. A check that throws or rejects fails too.
+ * fails. A check that throws or rejects fails too. `kind` defaults to readiness: /readyz is 200 only
+ * when every readiness check passes; /healthz (the event loop answering) also runs the liveness ones.
  */
 export interface HealthCheck {
   name: string
+  kind?: CheckKind
   check(): boolean | string | Promise<boolean | string>
-}
-
-/**
- * The checks behind the probes. The arrays are read on every probe, so a caller may push a check
- * after the server started (e.g. the reconciler once its informers exist).
- */
-export interface ProbeChecks {
-  /** /healthz: the event loop answers, and each of these passes. */
-  liveness?: HealthCheck[]
-  /** /readyz: 200 only when every one of these passes, else 503 naming the failing ones. */
-  readiness?: HealthCheck[]
 }
 
 export interface ProbeServerDeps {
   log: Logger
   registry: Registry
-  checks: ProbeChecks
+  /** Read on every probe, so a caller may push a check after start (e.g. "caches synced"). */
+  checks: HealthCheck[]
 }
 
 interface Outcome { name: string; ok: boolean; reason: string | undefined }
@@ -68,8 +64,9 @@ export function buildProbeServer(deps: ProbeServerDeps): ProbeApp {
     return text
   }
   const eventLoop: HealthCheck = { name: 'ping', check: () => true }
-  app.get('/healthz', probe('healthz', () => [eventLoop, ...(deps.checks.liveness ?? [])]))
-  app.get('/readyz', probe('readyz', () => deps.checks.readiness ?? []))
+  const ofKind = (kind: CheckKind) => deps.checks.filter((c) => (c.kind ?? CheckKind.Readiness) === kind)
+  app.get('/healthz', probe('healthz', () => [eventLoop, ...ofKind(CheckKind.Liveness)]))
+  app.get('/readyz', probe('readyz', () => ofKind(CheckKind.Readiness)))
   app.get('/metrics', async (_, reply) => {
     reply.type(deps.registry.contentType)
     return deps.registry.metrics()

@@ -7,7 +7,7 @@ import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import type { Config } from '../config/config.ts'
 import { buildServer } from './app.ts'
-import { type ProbeChecks, buildProbeServer } from './health.ts'
+import { type HealthCheck, buildProbeServer } from './health.ts'
 import { createWebhookMetrics } from './metrics.ts'
 import { readServingPair, tlsServerOptions, watchServingCertificate } from './tls.ts'
 
@@ -78,8 +78,11 @@ export interface ProbeServer {
   close(): Promise<void>
 }
 
-/** Listens on `config.healthAddress:config.healthPort` with /healthz, /readyz and /metrics. */
-export async function startProbeServer(options: StartOptions & { checks: ProbeChecks }): Promise<ProbeServer> {
+/**
+ * Listens on `config.healthAddress:config.healthPort` with /healthz, /readyz and /metrics. `checks`
+ * is read on every probe (see health.ts `HealthCheck`).
+ */
+export async function startProbeServer(options: StartOptions & { checks: HealthCheck[] }): Promise<ProbeServer> {
   const { config, log, registry, checks } = options
   const app = buildProbeServer({ log, registry, checks })
   await app.listen({ host: config.healthAddress, port: config.healthPort, listenTextResolver: () => 'probe server listening' })

@@ -18,12 +18,11 @@ t.test('probes and metrics', async (t) => {
   const webhook = await startTestWebhook(t)
   const { server, registry, config, logs, certs } = webhook
   let cachesSynced = false
-  const readiness: HealthCheck[] = [
+  const checks: HealthCheck[] = [
     { name: 'webhook-tls', check: () => server.isReady() || 'webhook server is not listening' },
     { name: 'caches-synced', check: () => cachesSynced },
   ]
-  const liveness: HealthCheck[] = []
-  const probes = await startProbeServer({ config, log: logs.log, registry, checks: { readiness, liveness } })
+  const probes = await startProbeServer({ config, log: logs.log, registry, checks })
   t.teardown(() => probes.close())
   t.not(probes.port, 0)
 
@@ -34,11 +33,13 @@ t.test('probes and metrics', async (t) => {
   })
 
   t.test('/healthz fails with a failing liveness check added later', async (t) => {
-    liveness.push({ name: 'informer-fresh', check: () => 'no event for 10m' })
+    checks.push({ name: 'informer-fresh', kind: 'liveness', check: () => 'no event for 10m' })
     const res = await get(probes.port, '/healthz')
-    liveness.pop()
+    const ready = await get(probes.port, '/readyz')
+    checks.pop()
     t.equal(res.status, 503)
     t.match(res.text, /\[-\]informer-fresh failed: no event for 10m/)
+    t.notMatch(ready.text, /informer-fresh/, 'a liveness check is not a readiness check')
   })
 
   t.test('/readyz is 503 naming the failing check, then 200 once it passes', async (t) => {
@@ -53,9 +54,9 @@ t.test('probes and metrics', async (t) => {
   })
 
   t.test('a check that throws fails readiness instead of crashing the probe', async (t) => {
-    readiness.push({ name: 'broken', check: () => { throw new Error('boom') } })
+    checks.push({ name: 'broken', check: () => { throw new Error('boom') } })
     const res = await get(probes.port, '/readyz')
-    readiness.pop()
+    checks.pop()
     t.equal(res.status, 503)
     t.match(res.text, /\[-\]broken failed/)
   })
