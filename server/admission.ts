@@ -175,7 +175,7 @@ function describeEnvelopeError(error: ErrorObject | undefined): string {
 }
 
 /** Checks a parsed body; returns the review, or the 400 answer naming what is wrong. */
-export function readReview(body: unknown): { review: AdmissionReview } | { error: AdmissionResponse } {
+function readReview(body: unknown): { review: AdmissionReview } | { error: AdmissionResponse } {
   if (checkEnvelope(body)) return { review: body }
   const request = (body as { request?: { uid?: unknown } } | null | undefined)?.request
   return { error: errored(request ?? undefined, 400, describeEnvelopeError(checkEnvelope.errors?.[0])) }
@@ -250,7 +250,8 @@ export const admissionWebhook: FastifyPluginAsync<AdmissionWebhookOptions> = asy
   const metrics = options.metrics.forWebhook(webhook)
   instance.removeContentTypeParser('text/plain')
 
-  function answer(reply: FastifyReply, request: unknown, response: AdmissionResponse): AdmissionReviewAnswer {
+  /** Records the decision, logs a refusal (one line: info for a denial, warn/error otherwise), wraps the response. */
+  function answer(reply: FastifyReply, request: unknown, response: AdmissionResponse, failure?: unknown): AdmissionReviewAnswer {
     const result = resultOf(response)
     metrics.decided(result)
     if (result === Result.Denied || result === Result.Errored) {
@@ -263,30 +264,32 @@ export const admissionWebhook: FastifyPluginAsync<AdmissionWebhookOptions> = asy
         operation: nameField(fields['operation']),
         code: response.status?.code,
         reason: response.status?.message ?? response.status?.reason,
+        ...(failure === undefined ? {} : { errorType: (failure as Error).name, stack: framesOf(failure) }),
       }
       if (result === Result.Denied) log.info(line, 'admission request denied')
-      else log.warn(line, 'admission request refused')
+      else if (failure === undefined) log.warn(line, 'admission request refused')
+      else log.error(line, 'admission handler failed')
     }
     reply.code(200)
     return { apiVersion: ADMISSION_API_VERSION, kind: ADMISSION_KIND, response }
   }
 
-  instance.addHook('onRequest', async (request, reply) => {
+  instance.addHook('onRequest', (_request, reply, done) => {
     const started = performance.now()
     metrics.started()
     reply.raw.once('close', () => metrics.finished((performance.now() - started) / 1000))
+    done()
   })
 
   instance.setErrorHandler((error: FastifyError, request, reply) => {
-    const review = request.body as { request?: Partial<AdmissionRequest> } | undefined
     const clientMessage = CLIENT_ERRORS[error.code]
     if (clientMessage !== undefined) return answer(reply, undefined, errored(undefined, 400, clientMessage))
     if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       return answer(reply, undefined, errored(undefined, 400, `malformed request (${error.code ?? 'client error'})`))
     }
-    log.error({ webhook, uid: review?.request?.uid, errorType: error.name, stack: framesOf(error) }, 'admission handler failed')
+    const review = request.body as { request?: Partial<AdmissionRequest> } | null | undefined
     const response = errored(review?.request, 500, 'internal error while handling the admission request; see the webhook server log')
-    return answer(reply, review?.request, response)
+    return answer(reply, review?.request, response, error)
   })
 
   instance.post(options.path, { schema: { response: { 200: REVIEW_ANSWER_SCHEMA } } }, async (request, reply) => {
