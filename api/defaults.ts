@@ -14,8 +14,9 @@ export interface DefaultsOptions {
  * everything outside `spec`, are left exactly as they are, so applying it twice changes nothing.
  */
 export function defaultWorker(worker: Worker, options: DefaultsOptions): Worker {
-  const copy: Worker = structuredClone(worker)
-  const spec = copy.spec ?? {}
+  // Only spec changes, so only spec is copied (managedFields and annotations can be large).
+  const copy: Worker = { ...worker }
+  const spec = structuredClone(worker.spec ?? {})
   if (spec.backendRuntime === undefined || spec.backendRuntime === '') spec.backendRuntime = options.defaultBackendRuntime
   if (spec.state === undefined || spec.state === '') spec.state = State.Running
   copy.spec = spec
