@@ -94,7 +94,10 @@ export function describeError(error: unknown): string {
     // client-node's Watch throws Error(statusText) with statusCode; the cache forwards fetch errors.
     const status = typeof e.statusCode === 'number' ? `${e.statusCode} ` : ''
     const code = typeof e.code === 'string' || typeof e.code === 'number' ? ` (${e.code})` : ''
-    return `${status}${String(e.name ?? 'Error')}: ${String(e.message ?? '')}${code}`
+    // undici reports "fetch failed" and puts the reason (ECONNREFUSED, other side closed) in `cause`.
+    const cause = (error as { cause?: unknown }).cause
+    const why = cause instanceof Error ? `: ${cause.message}${typeof (cause as { code?: unknown }).code === 'string' ? ` (${(cause as { code: string }).code})` : ''}` : ''
+    return `${status}${String(e.name ?? 'Error')}: ${String(e.message ?? '')}${code}${why}`
   }
   return String(error)
 }

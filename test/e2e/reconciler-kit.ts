@@ -139,15 +139,21 @@ export async function restartApiserver(cp: ControlPlane): Promise<ManagedProcess
   const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '')
   const at = argv.findIndex((a) => a.endsWith('kube-apiserver'))
   const [command, ...args] = argv.slice(at) as [string, ...string[]]
-  process.kill(pid, 'SIGTERM')
-  await pollUntil('the old kube-apiserver to exit', async () => {
+  const gone = async () => {
     try {
       process.kill(pid, 0)
       return undefined
     } catch {
       return true
     }
-  }, { timeoutMs: 30_000 })
+  }
+  // Like a kubelet: SIGTERM, then SIGKILL after a grace period. kube-apiserver drains open watches
+  // on SIGTERM (it refuses new connections at once but keeps old ones until they end).
+  process.kill(pid, 'SIGTERM')
+  await pollUntil('the old kube-apiserver to exit after SIGTERM', gone, { timeoutMs: 5_000 }).catch(() => {
+    process.kill(pid, 'SIGKILL')
+    return pollUntil('the old kube-apiserver to exit after SIGKILL', gone, { timeoutMs: 30_000 })
+  })
   const child = startProcess({ name: 'kube-apiserver (restarted)', command, args, logFile: join(cp.dir, 'logs', 'kube-apiserver-restarted.log') })
   await pollUntil('the restarted kube-apiserver to serve', async () => {
     if (child.hasExited()) throw new Error(`restarted kube-apiserver exited:\n${child.logTail(20)}`)
