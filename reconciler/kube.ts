@@ -95,8 +95,8 @@ export function describeError(error: unknown): string {
     const status = typeof e.statusCode === 'number' ? `${e.statusCode} ` : ''
     const code = typeof e.code === 'string' || typeof e.code === 'number' ? ` (${e.code})` : ''
     // undici reports "fetch failed" and puts the reason (ECONNREFUSED, other side closed) in `cause`.
-    const cause = (error as { cause?: unknown }).cause
-    const why = cause instanceof Error ? `: ${cause.message}${typeof (cause as { code?: unknown }).code === 'string' ? ` (${(cause as { code: string }).code})` : ''}` : ''
+    const cause = (error as { cause?: unknown }).cause as (Error & { code?: unknown }) | undefined
+    const why = cause instanceof Error ? `: ${cause.message}${typeof cause.code === 'string' ? ` (${cause.code})` : ''}` : ''
     return `${status}${String(e.name ?? 'Error')}: ${String(e.message ?? '')}${code}${why}`
   }
   return String(error)

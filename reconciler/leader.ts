@@ -14,6 +14,8 @@ export const RETRY_PERIOD_MS = 2_000
 /** client-go's JitterFactor for the candidate's retry period (leaderelection.go). */
 const JITTER_FACTOR = 1.2
 
+const SHUTTING_DOWN = 'shutting down'
+
 type Attempt = 'held' | 'other' | 'failed'
 
 interface LeaseSpec {
@@ -91,7 +93,7 @@ export class LeaderElector {
     this.abort.abort()
     await this.loop
     if (!this.leading) return
-    await this.stepDown('shutting down')
+    await this.stepDown(SHUTTING_DOWN)
     await this.release()
   }
 
@@ -130,7 +132,8 @@ export class LeaderElector {
   private async stepDown(why: string): Promise<void> {
     this.leading = false
     this.o.metrics?.setLeader(false)
-    this.o.log.warn({ lease: `${this.o.namespace}/${this.o.name}`, why }, 'stopped leading')
+    const level = why === SHUTTING_DOWN ? 'info' : 'warn'
+    this.o.log[level]({ lease: `${this.o.namespace}/${this.o.name}`, why }, 'stopped leading')
     await this.o.onStoppedLeading()
   }
 
