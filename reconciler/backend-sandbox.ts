@@ -221,6 +221,7 @@ export class SandboxBackend implements Backend {
     if (refreshAt === undefined || now >= refreshAt) {
       try {
         refreshAt = await this.#o.materializer.refreshToken(worker)
+        this.#o.log.info({ worker: workerKey(worker), nextRefreshInMs: refreshAt - now }, 'rewrote the auth token')
       } catch (error) {
         if (!(error instanceof DepsError)) throw error
         // The current token may still be valid: keep the runtime, say so, try again soon.
@@ -253,6 +254,7 @@ export class SandboxBackend implements Backend {
       await ignoreNotFound(this.#o.kube.request({ method: 'DELETE', path: path(SandboxPlural.SandboxClaim, namespace, name) })).catch((cause) => {
         throw this.#error('delete', 'SandboxClaim', `${namespace}/${name}`, cause)
       })
+      this.#o.log.info({ worker: workerKey(worker), claim: name }, 'deleted the SandboxClaim')
     }
     await this.#deleteSandboxes(worker, seen.sandboxes.filter((s) => !s.metadata.deletionTimestamp))
     this.#o.materializer.forget(worker)

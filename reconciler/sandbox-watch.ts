@@ -1,20 +1,26 @@
 // The watches the sandbox backend needs (product.md §8): Sandboxes and SandboxClaims labelled for
 // this controller, each change enqueuing the Worker named by its `agentteams.io/worker` label.
-// When the OpenKruise CRDs are absent their lists fail with 404 and the supervisor keeps retrying,
-// so installing the CRDs later starts the watches without a restart.
+// The OpenKruise API is optional: while it is not served, these caches count as synced and empty
+// (so pod Workers are never held up) and look again periodically; once it is served the informer
+// asks its supervisor for a restart, and the real watch starts — no controller restart needed.
 
 import type { KubeConfig } from '@kubernetes/client-node'
 import { LABEL_WORKER } from '../api/worker.ts'
 import { ownedSelector, type RuntimeNaming } from './backend.ts'
+import { systemClock, type Clock, type TimerHandle } from './clock.ts'
 import type { WatchSource } from './controller.ts'
-import { createListWatch, type KubeClient, listCollection, resourcePath } from './kube.ts'
+import type { CacheInformer } from './informer.ts'
+import { type Collection, createListWatch, isNotFound, type KubeClient, listCollection, resourcePath } from './kube.ts'
 import { SANDBOX_GROUP, SANDBOX_VERSION, SandboxPlural } from './sandbox-objects.ts'
+
+/** How often a cache without its API checks whether the CRDs were installed. */
+export const API_PROBE_EVERY_MS = 15_000
 
 /** The metadata a watched sandbox object is mapped by. */
 export interface LabelledObject {
-  apiVersion?: string
-  kind?: string
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string> }
+  apiVersion: string
+  kind: string
+  metadata: { name?: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string> }
 }
 
 export interface SandboxWatchOptions {
@@ -23,6 +29,13 @@ export interface SandboxWatchOptions {
   naming: RuntimeNaming
   /** Watch one namespace; empty or undefined: all namespaces. */
   namespace?: string | undefined
+  clock?: Clock
+  probeEveryMs?: number
+}
+
+/** Raised (as an informer `error`) when the API appears, so the supervisor starts the real watch. */
+export class SandboxApiAppeared extends Error {
+  override name = 'SandboxApiAppeared'
 }
 
 /** `namespace/worker` of the Worker an object belongs to, or nothing for an unlabelled one. */
@@ -31,21 +44,106 @@ export function workerKeys(obj: LabelledObject): string[] {
   return worker ? [`${obj.metadata?.namespace ?? ''}/${worker}`] : []
 }
 
-/** Watch sources for Sandboxes and SandboxClaims, to add to the Worker controller's sources. */
-export function sandboxWatchSources(options: SandboxWatchOptions): WatchSource<LabelledObject & { metadata: NonNullable<LabelledObject['metadata']> }>[] {
+/** True when `plural` is served under agents.kruise.io/v1alpha1 (discovery); 404 → false. */
+export async function sandboxApiServed(kube: KubeClient, plural: string): Promise<boolean> {
+  try {
+    const list = await kube.request<{ resources?: Array<{ name: string }> }>({ method: 'GET', path: `/apis/${SANDBOX_GROUP}/${SANDBOX_VERSION}` })
+    return (list?.resources ?? []).some((r) => r.name === plural)
+  } catch (error) {
+    if (isNotFound(error)) return false
+    throw error
+  }
+}
+
+type Handler = (arg?: any) => void
+
+/** A CacheInformer that is an empty, synced cache while its API is missing (see the file header). */
+class ApiOptionalInformer<T> implements CacheInformer<T> {
+  readonly #served: () => Promise<boolean>
+  readonly #make: () => CacheInformer<T>
+  readonly #clock: Clock
+  readonly #everyMs: number
+  readonly #handlers: Array<[string, Handler]> = []
+  #inner: CacheInformer<T> | undefined
+  #timer: TimerHandle | undefined
+  #stopped = false
+
+  constructor(served: () => Promise<boolean>, make: () => CacheInformer<T>, clock: Clock, everyMs: number) {
+    this.#served = served
+    this.#make = make
+    this.#clock = clock
+    this.#everyMs = everyMs
+  }
+
+  on(verb: string, cb: Handler): void {
+    this.#handlers.push([verb, cb])
+    this.#inner?.on(verb as never, cb)
+  }
+
+  async start(): Promise<void> {
+    if (await this.#served()) {
+      const inner = this.#make()
+      for (const [verb, cb] of this.#handlers) inner.on(verb as never, cb)
+      this.#inner = inner
+      return inner.start()
+    }
+    this.#arm()
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true
+    if (this.#timer) this.#clock.clearTimeout(this.#timer)
+    await this.#inner?.stop()
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.#inner?.get(name, namespace)
+  }
+
+  list(namespace?: string): ReadonlyArray<T> {
+    return this.#inner?.list(namespace) ?? []
+  }
+
+  #arm(): void {
+    this.#timer = this.#clock.setTimeout(() => {
+      if (this.#stopped) return
+      this.#served().then(
+        (served) => {
+          if (this.#stopped) return
+          if (!served) return this.#arm()
+          const appeared = new SandboxApiAppeared('the sandbox API is now served; starting its watch')
+          for (const [verb, cb] of this.#handlers) if (verb === 'error') cb(appeared)
+        },
+        () => this.#arm(),
+      )
+    }, this.#everyMs)
+  }
+}
+
+/**
+ * Watch sources for Sandboxes and SandboxClaims owned by this controller, to add to the Worker
+ * controller's sources. They never block its start when the OpenKruise CRDs are absent.
+ */
+export function sandboxWatchSources(options: SandboxWatchOptions): WatchSource<LabelledObject>[] {
+  const clock = options.clock ?? systemClock
   const kinds = [
     ['Sandbox', SandboxPlural.Sandbox],
     ['SandboxClaim', SandboxPlural.SandboxClaim],
   ] as const
   return kinds.map(([kind, plural]) => {
-    const collection = {
+    const collection: Collection = {
       path: resourcePath({ group: SANDBOX_GROUP, version: SANDBOX_VERSION, plural, namespace: options.namespace || undefined }),
       labelSelector: ownedSelector(options.naming),
     }
+    const served = () => sandboxApiServed(options.kube, plural)
     return {
       kind,
-      create: () => createListWatch<{ apiVersion: string; kind: string; metadata: NonNullable<LabelledObject['metadata']> }>(options.kubeconfig, options.kube, collection),
-      list: () => listCollection(options.kube, collection),
+      create: () => new ApiOptionalInformer<LabelledObject>(served, () => createListWatch<LabelledObject>(options.kubeconfig, options.kube, collection), clock, options.probeEveryMs ?? API_PROBE_EVERY_MS),
+      // The verification relist of a missing API is an empty list, not an error every 10 min.
+      list: () => listCollection<LabelledObject>(options.kube, collection).catch((error) => {
+        if (isNotFound(error)) return { items: [], resourceVersion: undefined }
+        throw error
+      }),
       keys: workerKeys,
     }
   })

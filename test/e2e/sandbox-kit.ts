@@ -1,0 +1,278 @@
+// Shared pieces of the sandbox end-to-end tests: a Worker controller wired with the pod and sandbox
+// backends, the sandbox watches and a real deps store, its logs captured for the secret scan; and
+// the OpenKruise controller's part, played by the test (bind a Sandbox to a claim, write claim and
+// sandbox status through the status subresource, time a claim out).
+
+import { randomBytes } from 'node:crypto'
+import { Writable } from 'node:stream'
+import { fileURLToPath } from 'node:url'
+import { pino } from 'pino'
+import type { ApiClient } from '../harness/api-client.ts'
+import type { ControlPlane } from '../harness/control-plane.ts'
+import type { Worker } from '../../api/worker.ts'
+import { type Backend, type BackendStatus, ownedSelector } from '../../reconciler/backend.ts'
+import { PodBackend } from '../../reconciler/backend-pod.ts'
+import { SandboxBackend, type SandboxBackendStatus } from '../../reconciler/backend-sandbox.ts'
+import type { BackoffPolicy } from '../../reconciler/backoff.ts'
+import { systemClock } from '../../reconciler/clock.ts'
+import { Controller, type WatchSource } from '../../reconciler/controller.ts'
+import type { DepsStore } from '../../reconciler/deps.ts'
+import { createEventRecorder } from '../../reconciler/events.ts'
+import { createKubeClient, createListWatch, type KubeClient, type KubeRequest, listCollection, resourcePath } from '../../reconciler/kube.ts'
+import { createWorkerReconciler } from '../../reconciler/reconcile-worker.ts'
+import { DepsMaterializer } from '../../reconciler/sandbox-deps.ts'
+import type { Sandbox, SandboxClaim, SandboxSettings } from '../../reconciler/sandbox-objects.ts'
+import { sandboxWatchSources } from '../../reconciler/sandbox-watch.ts'
+import { kubeconfigFor } from './reconciler-kit.ts'
+
+export const SANDBOX_CRD_FILES = ['sandboxes', 'sandboxclaims', 'sandboxsets'].map((plural) =>
+  fileURLToPath(new URL(`../../manifests/openkruise/${plural}.agents.kruise.io.yaml`, import.meta.url)),
+)
+export const NAMING = { controllerName: 'worker-runtime-controller', resourcePrefix: 'agentteams-' }
+export const WORKER_IMAGE = 'example.com/worker:1'
+const GROUP = '/apis/agents.kruise.io/v1alpha1'
+
+/** The settings of product.md §5–6 with their defaults. */
+export function sandboxSettings(overrides: Partial<SandboxSettings> = {}): SandboxSettings {
+  return {
+    ...NAMING,
+    poolName: 'agentteams-builtin',
+    prewarmSize: 1,
+    agentRuntimeImage: '',
+    claimTimeout: '5m',
+    waitReadyTimeout: '2m',
+    ttlAfterCompleted: '15m',
+    depsPvName: 'agentteams',
+    credentialProviderName: 'agentteams-token',
+    ...overrides,
+  }
+}
+
+/** Every log line of the controllers a test file starts, for the secret scan. */
+export class LogCapture {
+  readonly lines: string[] = []
+  readonly stream = new Writable({
+    write: (chunk: Buffer, _encoding, done) => {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') this.lines.push(line)
+      if (process.env['WRC_TEST_LOG']) process.stderr.write(chunk)
+      done()
+    },
+  })
+
+  /** Lines that contain any of `secrets` (empty strings ignored). */
+  leaks(secrets: readonly string[]): string[] {
+    const wanted = secrets.filter((s) => s.length >= 6)
+    return this.lines.filter((line) => wanted.some((s) => line.includes(s)))
+  }
+}
+
+export interface SandboxControllerOptions {
+  store: DepsStore
+  logs: LogCapture
+  hibernate?: boolean
+  tokenExpirationSeconds?: number
+  reclaimBackoff?: BackoffPolicy
+  settings?: Partial<SandboxSettings>
+  /** Called before every SandboxClaim create reaches the API server (order checks). */
+  beforeClaimCreate?: (claim: SandboxClaim) => Promise<void>
+}
+
+export interface TestController {
+  close(): Promise<void>
+}
+
+/** Wraps the API client so `beforeClaimCreate` sees each claim before the API server does. */
+function watchClaimCreates(kube: KubeClient, hook: SandboxControllerOptions['beforeClaimCreate']): KubeClient {
+  if (!hook) return kube
+  return {
+    close: () => kube.close(),
+    async request<T>(request: KubeRequest): Promise<T> {
+      if (request.method === 'POST' && request.path.endsWith('/sandboxclaims')) await hook(request.body as SandboxClaim)
+      return kube.request<T>(request)
+    },
+  }
+}
+
+/**
+ * Starts a Worker controller for `namespace`: Workers, Pods, Sandboxes and SandboxClaims watched,
+ * the pod and sandbox backends, no leader election.
+ *
+ * Shim, until reconcile-worker.ts honours a backend's `requeueAfterMs` (token refresh, re-claim
+ * backoff): the reconcile returns the earlier of its own requeue and the sandbox backend's.
+ */
+export async function startSandboxController(cp: ControlPlane, namespace: string, o: SandboxControllerOptions): Promise<TestController> {
+  const log = pino({ level: 'debug', base: { name: 'worker-runtime-controller' } }, o.logs.stream)
+  const kubeconfig = kubeconfigFor(cp)
+  const kube = watchClaimCreates(createKubeClient(kubeconfig), o.beforeClaimCreate)
+  const clock = systemClock
+  const events = createEventRecorder({ kube, component: NAMING.controllerName, instance: 'test', clock, log })
+  const images = { default: WORKER_IMAGE }
+  const pod = new PodBackend({ ...NAMING, kube, images, tokenAudience: 'hiclaw-controller', tokenExpirationSeconds: 3600, env: {} })
+  const materializer = new DepsMaterializer({
+    ...NAMING,
+    kube,
+    store: o.store,
+    env: { controllerUrl: 'http://controller.agentteams.svc:8090' },
+    tokenAudience: 'hiclaw-controller',
+    tokenExpirationSeconds: o.tokenExpirationSeconds ?? 3600,
+    clock,
+  })
+  const sandbox = new SandboxBackend({
+    kube, settings: sandboxSettings(o.settings), hibernate: o.hibernate ?? false, images, materializer, store: o.store, clock, log, events, reclaimBackoff: o.reclaimBackoff,
+  })
+  const requeues = new Map<string, number>()
+  const key = (w: Worker) => `${w.metadata?.namespace}/${w.metadata?.name}`
+  const remember = async (w: Worker, result: Promise<SandboxBackendStatus>): Promise<BackendStatus> => {
+    const status = await result
+    if (status.requeueAfterMs !== undefined) requeues.set(key(w), status.requeueAfterMs)
+    return status
+  }
+  const sandboxWithRequeue: Backend = {
+    name: sandbox.name,
+    status: (w) => sandbox.status(w),
+    create: (w) => remember(w, sandbox.create(w)),
+    stop: (w) => remember(w, sandbox.stop(w)),
+    delete: (w) => sandbox.delete(w),
+  }
+  const owned = ownedSelector(NAMING)
+  const workers = { path: resourcePath({ group: 'agentteams.io', version: 'v1beta1', plural: 'workers', namespace }) }
+  const pods = { path: resourcePath({ group: '', version: 'v1', plural: 'pods', namespace }), labelSelector: owned }
+  const byLabel = (obj: any): string[] => (obj.metadata?.labels?.['agentteams.io/worker'] ? [`${obj.metadata.namespace}/${obj.metadata.labels['agentteams.io/worker']}`] : [])
+  const sources: WatchSource<any>[] = [
+    { kind: 'Worker', create: () => createListWatch(kubeconfig, kube, workers) as never, list: () => listCollection(kube, workers), keys: (w: Worker) => [key(w)] },
+    { kind: 'Pod', create: () => createListWatch(kubeconfig, kube, pods) as never, list: () => listCollection(kube, pods), keys: byLabel },
+    ...sandboxWatchSources({ kubeconfig, kube, naming: NAMING, namespace, probeEveryMs: 1000 }),
+  ]
+  let controller: Controller | undefined
+  const reconcile = createWorkerReconciler({
+    kube,
+    workers: { get: (name, ns) => controller?.cache<Worker>('Worker').get(name, ns) },
+    backends: new Map([[pod.name, pod as Backend], [sandbox.name, sandboxWithRequeue]]),
+    naming: NAMING,
+    defaultBackendRuntime: 'pod',
+    events,
+    clock,
+    log,
+  })
+  controller = new Controller({
+    name: 'worker',
+    log,
+    clock,
+    concurrency: 2,
+    sources,
+    reconcile: async (k) => {
+      requeues.delete(k)
+      const result = await reconcile(k)
+      const extra = requeues.get(k)
+      if (extra === undefined) return result
+      return { requeueAfterMs: Math.min(result.requeueAfterMs ?? Infinity, extra) }
+    },
+  })
+  controller.startCaches()
+  const stop = new AbortController()
+  void controller.startWorkers(stop.signal)
+  return {
+    async close() {
+      stop.abort()
+      await controller?.stop()
+      await kube.close()
+    },
+  }
+}
+
+// ---- The OpenKruise controller's part -------------------------------------------------------
+
+const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+export const claimPath = (ns: string, name?: string) => `${GROUP}/namespaces/${ns}/sandboxclaims${name ? `/${name}` : ''}`
+export const sandboxPath = (ns: string, name?: string) => `${GROUP}/namespaces/${ns}/sandboxes${name ? `/${name}` : ''}`
+
+async function ok(api: ApiClient, method: string, path: string, body?: unknown, merge = false): Promise<any> {
+  const r = await api.request(method, path, body, merge ? { contentType: 'application/merge-patch+json' } : {})
+  if (r.status < 200 || r.status > 299) throw new Error(`${method} ${path}: HTTP ${r.status} ${r.text.slice(0, 300)}`)
+  return r.body
+}
+
+export async function getClaim(api: ApiClient, ns: string, worker: string): Promise<SandboxClaim | undefined> {
+  const r = await api.request('GET', claimPath(ns, `${NAMING.resourcePrefix}worker-${worker}`))
+  return r.status === 200 ? r.body : undefined
+}
+
+export async function listSandboxes(api: ApiClient, ns: string): Promise<Sandbox[]> {
+  return (await ok(api, 'GET', sandboxPath(ns))).items
+}
+
+const readyCondition = (ready: boolean, message: string) => ({
+  type: 'Ready', status: ready ? 'True' : 'False', reason: ready ? 'PodReady' : 'StartContainerFailed', message, lastTransitionTime: now(),
+})
+
+/**
+ * Fulfils `claim` as the provider does: a Sandbox from the pool with the claim's labels, the
+ * claim-name label and owner annotation, Running (Ready or not), then the claim Completed.
+ */
+export async function bindSandbox(api: ApiClient, claim: SandboxClaim, options: { ready?: boolean; message?: string } = {}): Promise<Sandbox> {
+  const ns = claim.metadata.namespace
+  const name = `${claim.spec.templateName}-${randomBytes(3).toString('hex')}`
+  await ok(api, 'POST', sandboxPath(ns), {
+    apiVersion: 'agents.kruise.io/v1alpha1',
+    kind: 'Sandbox',
+    metadata: {
+      name,
+      labels: {
+        ...claim.spec.labels,
+        'agents.kruise.io/sandbox-pool': claim.spec.templateName,
+        'agents.kruise.io/sandbox-claimed': 'true',
+        'agents.kruise.io/claim-name': claim.metadata.name,
+      },
+      annotations: { 'agents.kruise.io/owner': claim.metadata.uid, 'agents.kruise.io/claim-timestamp': now() },
+    },
+    spec: { template: { spec: { containers: [{ name: 'worker', image: claim.spec.inplaceUpdate?.image }] } } },
+  })
+  const sandbox = await setSandboxStatus(api, ns, name, {
+    phase: 'Running', sandboxIp: '10.0.0.12', nodeName: 'node-1', podInfo: { podIP: '10.0.0.12', nodeName: 'node-1', podUID: randomBytes(8).toString('hex') },
+    conditions: [readyCondition(options.ready ?? true, options.message ?? '')],
+  })
+  await ok(api, 'PATCH', `${claimPath(ns, claim.metadata.name)}/status`, {
+    status: {
+      observedGeneration: 1, phase: 'Completed', claimedReplicas: 1, message: 'Successfully claimed 1/1 sandboxes', claimStartTime: now(), completionTime: now(),
+      conditions: [{ type: 'Completed', status: 'True', reason: 'AllReplicasClaimed', message: 'Successfully claimed all 1 sandboxes', lastTransitionTime: now() }],
+    },
+  }, true)
+  return sandbox
+}
+
+/** Ends `claim` the way a claimTimeout does: Completed, 0 claimed, TimedOut. */
+export async function timeOutClaim(api: ApiClient, claim: SandboxClaim, message = 'Timeout reached after 5m0.5s, claimed 0/1 sandboxes'): Promise<void> {
+  await ok(api, 'PATCH', `${claimPath(claim.metadata.namespace, claim.metadata.name)}/status`, {
+    status: {
+      phase: 'Completed', claimedReplicas: 0, message, claimStartTime: now(), completionTime: now(),
+      conditions: [
+        { type: 'TimedOut', status: 'True', reason: 'ClaimTimeoutReached', message: 'claim timed out', lastTransitionTime: now() },
+        { type: 'Completed', status: 'True', reason: 'TimeoutReached', message: 'claim completed by timeout', lastTransitionTime: now() },
+      ],
+    },
+  }, true)
+}
+
+/** Writes a Sandbox's status through the status subresource. */
+export async function setSandboxStatus(api: ApiClient, ns: string, name: string, status: Record<string, unknown>): Promise<Sandbox> {
+  return ok(api, 'PATCH', `${sandboxPath(ns, name)}/status`, { status }, true)
+}
+
+/** The provider's pause: phase Paused and SandboxPaused=True once `spec.paused` is set. */
+export async function markPaused(api: ApiClient, ns: string, name: string): Promise<void> {
+  await setSandboxStatus(api, ns, name, {
+    phase: 'Paused',
+    conditions: [
+      readyCondition(false, ''),
+      { type: 'SandboxPaused', status: 'True', reason: 'StopPauseSucceed', message: '', lastTransitionTime: now() },
+    ],
+  })
+}
+
+/** The provider's resume: Running and Ready again. */
+export async function markResumed(api: ApiClient, ns: string, name: string): Promise<void> {
+  await setSandboxStatus(api, ns, name, {
+    phase: 'Running',
+    conditions: [readyCondition(true, ''), { type: 'SandboxResumed', status: 'True', reason: 'ResumePod', message: '', lastTransitionTime: now() }],
+  })
+}
