@@ -1,0 +1,180 @@
+// The Worker reconcile against recording fakes: "empty status.backendRuntime means pod" on every
+// path (running, sleeping, stopping, delete) — the upstream #988 bugs — the guard against reality,
+// and the race closure (status.backendRuntime recorded before the first runtime object).
+
+import t from 'tap'
+import { pino } from 'pino'
+import type { Worker } from '../../api/worker.ts'
+import type { Backend, BackendStatus, RuntimeState } from '../../reconciler/backend.ts'
+import type { KubeClient, KubeRequest } from '../../reconciler/kube.ts'
+import { KubeError } from '../../reconciler/kube.ts'
+import { reconcileWorker, type WorkerReconcilerDeps } from '../../reconciler/reconcile-worker.ts'
+import { FakeClock } from './fake-clock.ts'
+
+/** One shared log of everything that happened, in order. */
+type Log = string[]
+
+/** The Worker as the API server holds it, behind merge patches with resourceVersion checks. */
+function fakeKube(stored: { worker: Worker }, log: Log): KubeClient {
+  let rv = 10
+  return {
+    close: async () => {},
+    async request<T>(req: KubeRequest): Promise<T> {
+      const body = req.body as any
+      if (req.method === 'POST' && req.path.endsWith('/events')) return {} as T
+      if (req.method === 'DELETE' && req.path.includes('/serviceaccounts/')) {
+        log.push('delete ServiceAccount')
+        return {} as T
+      }
+      if (req.method === 'PATCH' && req.path.includes('/workers/')) {
+        const w = stored.worker
+        if (body.metadata?.resourceVersion !== w.metadata?.resourceVersion) throw new KubeError('conflict', { code: 409, reason: 'Conflict' })
+        const next: Worker = structuredClone(w)
+        next.metadata!.resourceVersion = String(++rv)
+        if (req.path.endsWith('/status')) {
+          next.status = { ...(w.status ?? {}), ...body.status }
+          for (const [k, v] of Object.entries(body.status)) if (v === null) delete next.status![k]
+          log.push(`status ${JSON.stringify(body.status.backendRuntime ?? null)} phase=${body.status.phase ?? '-'}`)
+        } else {
+          next.metadata!.finalizers = body.metadata.finalizers
+          log.push(`finalizers ${JSON.stringify(body.metadata.finalizers)}`)
+        }
+        stored.worker = next
+        return structuredClone(next) as T
+      }
+      throw new Error(`unexpected request ${req.method} ${req.path}`)
+    },
+  }
+}
+
+/** A backend whose runtime is one state per Worker; every call is logged. */
+function fakeBackend(name: string, log: Log, initial: RuntimeState = 'NotFound'): Backend & { state: RuntimeState } {
+  const b = {
+    name,
+    state: initial,
+    async status(): Promise<BackendStatus> {
+      return { state: b.state }
+    },
+    async create(): Promise<BackendStatus> {
+      log.push(`${name}.create`)
+      b.state = 'Starting'
+      return { state: b.state }
+    },
+    async stop(): Promise<BackendStatus> {
+      log.push(`${name}.stop`)
+      b.state = name === 'sandbox' ? 'Sleeping' : 'NotFound'
+      return { state: b.state }
+    },
+    async delete(): Promise<BackendStatus> {
+      log.push(`${name}.delete`)
+      b.state = 'NotFound'
+      return { state: b.state }
+    },
+  }
+  return b
+}
+
+function setup(worker: Worker, backends: Backend[], log: Log = [], frozenCache = false) {
+  const stored = { worker: { metadata: { name: 'w', namespace: 'ns', uid: 'u1', generation: 1, resourceVersion: '1', ...worker.metadata }, spec: worker.spec ?? {}, status: worker.status ?? {} } as Worker }
+  const cached = structuredClone(stored.worker)
+  const deps: WorkerReconcilerDeps = {
+    kube: fakeKube(stored, log),
+    workers: frozenCache ? { get: () => cached } : { get: () => structuredClone(stored.worker) },
+    backends: new Map(backends.map((b) => [b.name, b])),
+    naming: { controllerName: 'c', resourcePrefix: 'p-' },
+    defaultBackendRuntime: 'pod',
+    events: { record: (_w, type, reason) => log.push(`event ${type} ${reason}`) },
+    clock: new FakeClock(),
+    log: pino({ level: 'silent' }),
+  }
+  return { log, stored, run: () => reconcileWorker('ns/w', deps), actions: () => log.filter((l) => /^(pod|sandbox)\./.test(l)) }
+}
+
+const legacy = (state: string): Worker => ({ spec: { backendRuntime: 'sandbox', state }, status: { phase: 'Running' } })
+const blocked = (w: Worker) => w.status?.conditions?.find((c) => c.type === 'BackendSwitchBlocked')
+
+t.test('Running: a legacy pod Worker switched to sandbox is blocked and its Pod left alone', async (t) => {
+  const log: Log = []
+  const { stored, run, actions } = setup(legacy('Running'), [fakeBackend('pod', log, 'Running'), fakeBackend('sandbox', log)], log)
+  await run()
+  t.same(actions(), [], 'no backend was asked to create, stop or delete anything')
+  t.equal(blocked(stored.worker)?.status, 'True')
+  t.match(blocked(stored.worker)?.message, /current=pod, desired=sandbox/)
+  t.equal(stored.worker.status?.phase, 'Running')
+  t.notOk(stored.worker.status?.backendRuntime, 'status.backendRuntime is not stamped')
+})
+
+t.test('Sleeping: the legacy Pod is put to sleep on the pod backend, never the sandbox one', async (t) => {
+  const log: Log = []
+  const { stored, run, actions } = setup(legacy('Sleeping'), [fakeBackend('pod', log, 'Running'), fakeBackend('sandbox', log)], log)
+  await run()
+  t.same(actions(), ['pod.stop'])
+  t.equal(stored.worker.status?.phase, 'Sleeping')
+  t.notOk(stored.worker.status?.backendRuntime, 'the desired backend is not stamped into status')
+})
+
+t.test('Stopped: the legacy Pod is deleted (the upstream orphan-pod bug)', async (t) => {
+  const log: Log = []
+  const pod = fakeBackend('pod', log, 'Running')
+  const { stored, run, actions } = setup(legacy('Stopped'), [pod, fakeBackend('sandbox', log)], log)
+  await run()
+  t.same(actions(), ['pod.delete'])
+  t.equal(pod.state, 'NotFound')
+  t.equal(stored.worker.status?.phase, 'Stopped')
+  t.equal(blocked(stored.worker)?.status, 'False', 'once stopped the switch is allowed')
+})
+
+t.test('delete: a legacy Worker is cleaned up on the pod backend, then released', async (t) => {
+  const worker = { ...legacy('Running'), metadata: { deletionTimestamp: '2026-01-01T00:00:00Z', finalizers: ['agentteams.io/cleanup'] } }
+  const log: Log = []
+  const { stored, run } = setup(worker, [fakeBackend('pod', log, 'Running'), fakeBackend('sandbox', log)], log)
+  await run()
+  const order = log.filter((l) => !l.startsWith('event'))
+  t.same(order, ['pod.delete', 'delete ServiceAccount', 'finalizers []'], 'runtime first, then the ServiceAccount, then the finalizer')
+  t.same(stored.worker.metadata?.finalizers, [])
+})
+
+t.test('delete: the finalizer stays while the runtime still exists', async (t) => {
+  const pod = fakeBackend('pod', [], 'Running')
+  pod.delete = async () => ({ state: 'Stopping' })
+  const worker = { spec: {}, status: { phase: 'Running', backendRuntime: 'pod' }, metadata: { deletionTimestamp: '2026-01-01T00:00:00Z', finalizers: ['agentteams.io/cleanup'] } }
+  const { stored, run } = setup(worker, [pod])
+  t.same(await run(), { requeueAfterMs: 1000 })
+  t.same(stored.worker.metadata?.finalizers, ['agentteams.io/cleanup'])
+})
+
+t.test('a new Worker: finalizer first, status.backendRuntime recorded before the runtime is created', async (t) => {
+  const log: Log = []
+  const sandbox = fakeBackend('sandbox', log)
+  const { run } = setup({ spec: { backendRuntime: 'sandbox' } }, [fakeBackend('pod', log), sandbox], log)
+  await run()
+  const order = log.filter((l) => !l.startsWith('event'))
+  t.same(order.slice(0, 3), ['finalizers ["agentteams.io/cleanup"]', 'status "sandbox" phase=-', 'sandbox.create'])
+})
+
+t.test('a hibernated sandbox still counts as existing: waking on pod is blocked', async (t) => {
+  const log: Log = []
+  const sandbox = fakeBackend('sandbox', log, 'Sleeping')
+  const { stored, run } = setup({ spec: { backendRuntime: 'pod', state: 'Running' }, status: { phase: 'Sleeping', backendRuntime: 'sandbox' } }, [fakeBackend('pod', log), sandbox], log)
+  await run()
+  t.same(log.filter((l) => /\.(create|stop|delete)$/.test(l)), [])
+  t.equal(blocked(stored.worker)?.status, 'True')
+})
+
+t.test('a Worker on a backend this controller does not have gets a clear condition, not a Pod', async (t) => {
+  const log: Log = []
+  const { stored, run } = setup({ spec: { backendRuntime: 'sandbox' } }, [fakeBackend('pod', log)], log)
+  const result = await run()
+  t.same(log.filter((l) => /\.create$/.test(l)), [])
+  const ready = stored.worker.status?.conditions?.find((c) => c.type === 'Ready')
+  t.equal(ready?.reason, 'BackendUnavailable')
+  t.match(ready?.message, /sandbox backend is not available/)
+  t.ok(result.requeueAfterMs, 'looked at again later')
+})
+
+t.test('a write based on a stale cache hits a conflict and fails the pass, so the queue retries it', async (t) => {
+  const { stored, run } = setup({ spec: { backendRuntime: 'pod' } }, [fakeBackend('pod', [])], [], true)
+  // Someone changed the Worker after the cache saw it: the server is at a newer resourceVersion.
+  stored.worker = { ...stored.worker, metadata: { ...stored.worker.metadata, resourceVersion: '99' } }
+  await t.rejects(run(), { message: /add finalizer of Worker ns\/w: conflict/ })
+})
