@@ -25,6 +25,11 @@ export interface BackendStatus {
   message?: string | undefined
   /** Things the user should fix that do not stop the runtime (unused spec.env keys, ignored fields). */
   warnings?: string[] | undefined
+  /**
+   * Look at this Worker again after this long even without a watch event (token refresh, claim
+   * polling, re-claim backoff). The reconcile returns the earliest of all requeue requests.
+   */
+  requeueAfterMs?: number | undefined
 }
 
 /**

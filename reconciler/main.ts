@@ -14,7 +14,7 @@ import { type Backend, ownedSelector, type RuntimeNaming } from './backend.ts'
 import { PodBackend } from './backend-pod.ts'
 import { systemClock, type Clock } from './clock.ts'
 import { Controller, type WatchSource } from './controller.ts'
-import { createEventRecorder } from './events.ts'
+import { createEventRecorder, type EventRecorder } from './events.ts'
 import type { ObjectWithMeta } from './informer.ts'
 import { type Collection, createKubeClient, createListWatch, type KubeClient, listCollection, resourcePath } from './kube.ts'
 import { LeaderElector } from './leader.ts'
@@ -22,11 +22,16 @@ import { createReconcilerMetrics } from './metrics.ts'
 import { type ReconcilerOptions, resolveOptions } from './options.ts'
 import { createWorkerReconciler } from './reconcile-worker.ts'
 
-/** What a backend factory gets to build an extra backend (the sandbox backend plugs in here). */
+/** What an extension gets to build extra backends and watches (the sandbox backend plugs in here). */
 export interface BackendContext {
   kube: KubeClient
+  kubeconfig: KubeConfig
   naming: RuntimeNaming
   options: ReconcilerOptions
+  /** The watched namespace; undefined: all namespaces. */
+  namespace: string | undefined
+  events: EventRecorder
+  clock: Clock
   log: Logger
 }
 
@@ -39,6 +44,8 @@ export interface StartReconcilerOptions {
   overrides?: Partial<ReconcilerOptions>
   /** Extra backends besides `pod`, e.g. the sandbox backend. */
   backends?: (context: BackendContext) => Backend[]
+  /** Extra watched kinds whose changes enqueue Workers (e.g. Sandboxes, SandboxClaims). */
+  sources?: (context: BackendContext) => WatchSource<any>[]
   /** Wraps the API client (instrumentation, fault injection in tests). */
   wrapKube?: (kube: KubeClient) => KubeClient
   /** Lease holder identity; default `<hostname>_<uuid>`. */
@@ -107,10 +114,12 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
     tokenExpirationSeconds: settings.authTokenExpirationSeconds,
     env: { controllerUrl: settings.controllerUrl, matrixUrl: settings.matrixUrl, aiGatewayUrl: settings.aiGatewayUrl },
   })
-  const backends = new Map<string, Backend>([[pod.name, pod]])
-  for (const b of options.backends?.({ kube, naming, options: settings, log }) ?? []) backends.set(b.name, b)
-
   const ns = settings.watchNamespace || undefined
+  const events = createEventRecorder({ kube, component: config.controllerName, instance: identity, clock, log })
+  const context: BackendContext = { kube, kubeconfig, naming, options: settings, namespace: ns, events, clock, log }
+  const backends = new Map<string, Backend>([[pod.name, pod]])
+  for (const b of options.backends?.(context) ?? []) backends.set(b.name, b)
+
   const owned = ownedSelector(naming)
   const core = (plural: string): Collection => ({ path: resourcePath({ group: '', version: 'v1', plural, namespace: ns }), labelSelector: owned })
   const workerCollection: Collection = { path: resourcePath({ group: GROUP, version: VERSION, plural: PLURAL, namespace: ns }) }
@@ -119,6 +128,7 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
     source('Pod', kubeconfig, kube, core('pods'), ownerKey),
     source('Secret', kubeconfig, kube, core('secrets'), ownerKey),
     source('ServiceAccount', kubeconfig, kube, core('serviceaccounts'), ownerKey),
+    ...(options.sources?.(context) ?? []),
   ]
   let controller: Controller | undefined
   const reconcile = createWorkerReconciler({
@@ -127,7 +137,7 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
     backends,
     naming,
     defaultBackendRuntime: config.defaultBackendRuntime,
-    events: createEventRecorder({ kube, component: config.controllerName, instance: identity, clock, log }),
+    events,
     clock,
     log,
   })

@@ -102,7 +102,7 @@ async function run(worker: Worker, d: WorkerReconcilerDeps): Promise<Result> {
     // Leave the running runtime exactly as it is; only tell the user.
     const phase = runningPhase(current.state)
     await report(worker, d, { phase, message: verdict.message, conditions: [ready(phase === WorkerPhase.Running ? 'True' : 'False', phase), switchCondition(worker, verdict, d)] })
-    return {}
+    return requeue(undefined, current)
   }
   const target = desiredBackendRuntime(worker, d.defaultBackendRuntime)
   const backend = d.backends.get(target)
@@ -130,7 +130,13 @@ async function run(worker: Worker, d: WorkerReconcilerDeps): Promise<Result> {
       switchCondition(recorded, { allowed: true }, d),
     ],
   })
-  return phase === WorkerPhase.Running ? {} : { requeueAfterMs: TRANSITION_RECHECK_MS }
+  return requeue(phase === WorkerPhase.Running ? undefined : TRANSITION_RECHECK_MS, after)
+}
+
+/** The earlier of our own recheck and the backend's request (none: wait for the next change). */
+function requeue(own: number | undefined, status: BackendStatus): Result {
+  const wanted = [own, status.requeueAfterMs].filter((v): v is number => v !== undefined && v >= 0)
+  return wanted.length === 0 ? {} : { requeueAfterMs: Math.min(...wanted) }
 }
 
 async function createFailed(worker: Worker, d: WorkerReconcilerDeps, target: string, error: unknown): Promise<Result> {
@@ -168,7 +174,7 @@ async function putAway(worker: Worker, d: WorkerReconcilerDeps, state: typeof Wo
   const phase = settled ? done : WorkerPhase.Stopping
   const verdict = checkBackendSwitch(worker, { defaultBackendRuntime: d.defaultBackendRuntime, appliedRuntimeExists: after.state !== RuntimeState.NotFound })
   await report(worker, d, { phase, message: settled ? '' : message(after), conditions: [ready('False', phase), switchCondition(worker, verdict, d)] })
-  return settled ? {} : { requeueAfterMs: TRANSITION_RECHECK_MS }
+  return requeue(settled ? undefined : TRANSITION_RECHECK_MS, after)
 }
 
 async function unavailable(worker: Worker, d: WorkerReconcilerDeps, runtime: string): Promise<Result> {

@@ -178,3 +178,12 @@ t.test('a write based on a stale cache hits a conflict and fails the pass, so th
   stored.worker = { ...stored.worker, metadata: { ...stored.worker.metadata, resourceVersion: '99' } }
   await t.rejects(run(), { message: /add finalizer of Worker ns\/w: conflict/ })
 })
+
+t.test("a backend's own requeue request (token refresh, claim polling) is honoured when it is the earliest", async (t) => {
+  const sandbox = fakeBackend('sandbox', [])
+  sandbox.create = async () => ({ state: 'Running', requeueAfterMs: 45_000 })
+  const { run } = setup({ spec: { backendRuntime: 'sandbox' } }, [fakeBackend('pod', []), sandbox])
+  t.same(await run(), { requeueAfterMs: 45_000 }, 'a running Worker is looked at again when the backend asks')
+  sandbox.create = async () => ({ state: 'Starting', requeueAfterMs: 5_000 })
+  t.same(await run(), { requeueAfterMs: 5_000 }, 'the earlier of the backend request and our own 30 s recheck')
+})
