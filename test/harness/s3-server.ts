@@ -4,7 +4,7 @@
 // port and data (store outages); everything is removed when the test process exits.
 
 import { spawn } from 'node:child_process'
-import { accessSync, constants, mkdtempSync, mkdirSync } from 'node:fs'
+import { accessSync, constants, mkdirSync } from 'node:fs'
 import { get } from 'node:http'
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
@@ -15,6 +15,7 @@ import { onProcessExit, removeDirNow } from './exit-cleanup.ts'
 import { pollUntil } from './polling.ts'
 import { freePort, LOOPBACK } from './ports.ts'
 import { startProcess, type ManagedProcess } from './processes.ts'
+import { createOwnedTempDir } from './temp-dirs.ts'
 
 const BUILD_SCRIPT = fileURLToPath(new URL('../../tools/build.sh', import.meta.url))
 /** Serializes concurrent builds of the s3 tools (parallel test files); util-linux flock(1). */
@@ -114,7 +115,8 @@ function ready(endpoint: string): Promise<true | undefined> {
 export async function startS3Server(options: StartS3ServerOptions = {}): Promise<S3Server> {
   const binary = options.binary ?? (await findMinio())
   const bucket = options.bucket ?? 'agentteams'
-  const root = mkdtempSync(join(tmpdir(), 'wrc-minio-'))
+  // Owned (owner.pid): a later run removes it even when this process was SIGKILLed.
+  const root = await createOwnedTempDir('wrc-minio-')
   const unregisterDir = onProcessExit(() => removeDirNow(root))
   const dataDir = join(root, 'data')
   mkdirSync(dataDir)
