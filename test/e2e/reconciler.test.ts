@@ -105,23 +105,57 @@ t.test('a changed spec replaces the Pod; a deleted Pod is recreated', async (t) 
   t.pass('recreated')
 })
 
-t.test('a legacy Worker switched to sandbox keeps its Pod; Stopped deletes it; Running then moves to the new backend', async (t) => {
-  const ns = await createNamespace(cp.api, 'wk-legacy')
-  // What an older controller left behind: a Worker with a phase but no status.backendRuntime, and its running Pod.
-  const legacy = await createWorker(cp.api, ns, 'carol', { backendRuntime: 'pod' })
-  const name = runtimeObjectName('carol')
+/**
+ * A stand-in sandbox backend whose "runtime" is a ConfigMap `sandbox-<worker>`. It records every
+ * create with the status.backendRuntime the API server held at that moment.
+ */
+function spySandbox(ns: string) {
+  const creates: string[] = []
+  const make = (kube: any): Backend => {
+    const cm = (w: Worker) => `/api/v1/namespaces/${w.metadata?.namespace}/configmaps/sandbox-${w.metadata?.name}`
+    const status = async (w: Worker): Promise<BackendStatus> => ((await kube.request({ method: 'GET', path: cm(w) }).catch(() => undefined)) ? { state: 'Running' } : { state: 'NotFound' })
+    return {
+      name: 'sandbox',
+      status,
+      async create(w) {
+        const stored = await getJson(cp.api, workerPath(ns, w.metadata!.name!))
+        creates.push(stored.status?.backendRuntime ?? 'unset')
+        await kube.request({ method: 'POST', path: `/api/v1/namespaces/${ns}/configmaps`, body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `sandbox-${w.metadata?.name}` } } }).catch(() => undefined)
+        return { state: 'Running' }
+      },
+      stop: status,
+      delete: async (w) => {
+        await kube.request({ method: 'DELETE', path: cm(w) }).catch(() => undefined)
+        return { state: 'NotFound' }
+      },
+    }
+  }
+  return { creates, make }
+}
+
+/** What an older controller left behind: a Worker with a phase but no status.backendRuntime, and its running Pod. */
+async function legacyWorker(ns: string, name: string) {
+  const legacy = await createWorker(cp.api, ns, name, { backendRuntime: 'pod' })
+  const podName = runtimeObjectName(name)
   const podBody = {
     apiVersion: 'v1', kind: 'Pod',
-    metadata: { name, namespace: ns, labels: { 'agentteams.io/worker': 'carol', 'agentteams.io/controller': 'worker-runtime-controller' }, ownerReferences: [{ apiVersion: 'agentteams.io/v1beta1', kind: 'Worker', name: 'carol', uid: legacy.metadata?.uid, controller: true }] },
+    metadata: { name: podName, namespace: ns, labels: { 'agentteams.io/worker': name, 'agentteams.io/controller': 'worker-runtime-controller' }, ownerReferences: [{ apiVersion: 'agentteams.io/v1beta1', kind: 'Worker', name, uid: legacy.metadata?.uid, controller: true }] },
     spec: { containers: [{ name: 'worker', image: 'example.com/legacy:1' }] },
   }
-  const legacyPod = (await cp.api.request('POST', `/api/v1/namespaces/${ns}/pods`, podBody)).body
-  await markPodRunning(cp.api, ns, name)
-  await patchWorkerStatus(cp.api, ns, 'carol', { phase: 'Running' })
+  const pod = (await cp.api.request('POST', `/api/v1/namespaces/${ns}/pods`, podBody)).body
+  await markPodRunning(cp.api, ns, podName)
+  await patchWorkerStatus(cp.api, ns, name, { phase: 'Running' })
+  return { pod, podName }
+}
+
+t.test('a legacy Worker switched to sandbox keeps its Pod; Stopped deletes it; Running then moves to sandbox, recorded first', async (t) => {
+  const ns = await createNamespace(cp.api, 'wk-legacy')
+  const { pod: legacyPod, podName: name } = await legacyWorker(ns, 'carol')
   // The webhook is not installed: the switch reaches the reconciler, which must hold the line itself.
   await patchWorkerSpec(cp.api, ns, 'carol', { backendRuntime: 'sandbox' })
+  const sandbox = spySandbox(ns)
+  await reconcilerFor(t, ns, { backends: ({ kube }) => [sandbox.make(kube)] })
 
-  await reconcilerFor(t, ns)
   const blocked = await eventually('BackendSwitchBlocked=True', async () => {
     const w = await worker(ns, 'carol')
     return condition(w, 'BackendSwitchBlocked')?.status === 'True' ? w : undefined
@@ -134,8 +168,10 @@ t.test('a legacy Worker switched to sandbox keeps its Pod; Stopped deletes it; R
   const pod = await getJson(cp.api, podPath(ns, name))
   t.equal(pod?.metadata.uid, legacyPod.metadata.uid, 'the running Pod was not touched')
   t.equal(pod?.spec.containers[0].image, 'example.com/legacy:1')
-  const pods = await getJson(cp.api, `/api/v1/namespaces/${ns}/pods`)
-  t.equal(pods.items.length, 1, 'nothing else was created')
+  t.same(sandbox.creates, [], 'no sandbox runtime was created')
+  t.equal(await getJson(cp.api, `/api/v1/namespaces/${ns}/configmaps/sandbox-carol`), undefined)
+  const events = await getJson(cp.api, `/api/v1/namespaces/${ns}/events`)
+  t.ok(events.items.some((e: any) => e.reason === 'BackendSwitchBlocked' && e.type === 'Warning'), 'a Warning event explains the block')
 
   await patchWorkerSpec(cp.api, ns, 'carol', { state: 'Stopped' })
   const stopped = await eventually('phase Stopped', async () => {
@@ -144,55 +180,30 @@ t.test('a legacy Worker switched to sandbox keeps its Pod; Stopped deletes it; R
   })
   t.equal(await getJson(cp.api, podPath(ns, name)), undefined, 'Stopped deleted the legacy Pod (empty status.backendRuntime means pod)')
   t.equal(condition(stopped, 'BackendSwitchBlocked')?.status, 'False', 'the switch is no longer blocked')
+  t.same(sandbox.creates, [], 'still nothing on sandbox while Stopped')
 
   await patchWorkerSpec(cp.api, ns, 'carol', { state: 'Running' })
-  const unavailable = await eventually('a clear message that the sandbox backend is missing', async () => {
-    const w = await worker(ns, 'carol')
-    return condition(w, 'Ready')?.reason === 'BackendUnavailable' ? w : undefined
-  })
-  t.match(condition(unavailable, 'Ready')?.message, /sandbox backend is not available/)
-  t.equal(await getJson(cp.api, podPath(ns, name)), undefined, 'no Pod comes back on the old backend')
-})
-
-t.test('after Stopped, Running proceeds on the new backend, recording it before creating anything', async (t) => {
-  const ns = await createNamespace(cp.api, 'wk-switch')
-  const seen: string[] = []
-  // A stand-in sandbox backend: its "runtime" is a ConfigMap; at create time it checks what the API server holds.
-  const fake = (kube: any): Backend => {
-    const cm = (w: Worker) => `/api/v1/namespaces/${w.metadata?.namespace}/configmaps/sandbox-${w.metadata?.name}`
-    const status = async (w: Worker): Promise<BackendStatus> => ((await kube.request({ method: 'GET', path: cm(w) }).catch(() => undefined)) ? { state: 'Running' } : { state: 'NotFound' })
-    return {
-      name: 'sandbox',
-      status,
-      async create(w) {
-        const stored = await getJson(cp.api, workerPath(ns, w.metadata!.name!))
-        seen.push(stored.status?.backendRuntime ?? 'unset')
-        await kube.request({ method: 'POST', path: `/api/v1/namespaces/${ns}/configmaps`, body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `sandbox-${w.metadata?.name}` } } }).catch(() => undefined)
-        return { state: 'Running' }
-      },
-      stop: status,
-      delete: async (w) => {
-        await kube.request({ method: 'DELETE', path: cm(w) }).catch(() => undefined)
-        return { state: 'NotFound' }
-      },
-    }
-  }
-  await reconcilerFor(t, ns, { backends: ({ kube }) => [fake(kube)] })
-  await createWorker(cp.api, ns, 'dave', { backendRuntime: 'pod' })
-  const name = runtimeObjectName('dave')
-  await eventually('the Pod', () => getJson(cp.api, podPath(ns, name)))
-  await markPodRunning(cp.api, ns, name)
-  await eventually('phase Running on pod', async () => ((await worker(ns, 'dave'))?.status?.phase === 'Running' ? true : undefined))
-  await patchWorkerSpec(cp.api, ns, 'dave', { state: 'Stopped' })
-  await eventually('phase Stopped', async () => ((await worker(ns, 'dave'))?.status?.phase === 'Stopped' ? true : undefined))
-  await patchWorkerSpec(cp.api, ns, 'dave', { backendRuntime: 'sandbox', state: 'Running' })
   const moved = await eventually('Running on sandbox', async () => {
-    const w = await worker(ns, 'dave')
+    const w = await worker(ns, 'carol')
     return w?.status?.phase === 'Running' && w.status.backendRuntime === 'sandbox' ? w : undefined
   })
-  t.same(seen.slice(0, 1), ['sandbox'], 'status.backendRuntime was sandbox before the first runtime object was created')
-  t.equal(await getJson(cp.api, podPath(ns, name)), undefined, 'no Pod on the old backend')
+  t.same(sandbox.creates.slice(0, 1), ['sandbox'], 'status.backendRuntime was sandbox before the first sandbox object was created')
+  t.equal(await getJson(cp.api, podPath(ns, name)), undefined, 'no Pod comes back on the old backend')
   t.equal(condition(moved, 'Ready')?.status, 'True')
+})
+
+t.test('a Worker asking for a backend this controller does not have gets a clear condition and no Pod', async (t) => {
+  const ns = await createNamespace(cp.api, 'wk-nosandbox')
+  await reconcilerFor(t, ns)
+  await createWorker(cp.api, ns, 'dave', { backendRuntime: 'sandbox' })
+  const w = await eventually('Ready=False BackendUnavailable', async () => {
+    const got = await worker(ns, 'dave')
+    return condition(got, 'Ready')?.reason === 'BackendUnavailable' ? got : undefined
+  })
+  t.match(condition(w, 'Ready')?.message, /sandbox backend is not available/)
+  t.equal(w.status?.phase, 'Pending')
+  t.notOk(w.status?.backendRuntime, 'nothing is recorded for a backend that cannot run it')
+  t.equal(await getJson(cp.api, podPath(ns, runtimeObjectName('dave'))), undefined, 'no Pod as a fallback')
 })
 
 t.test('Sleeping deletes the Pod; waking creates a new one', async (t) => {
