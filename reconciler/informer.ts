@@ -179,7 +179,13 @@ export class SupervisedInformer<T extends ObjectWithMeta> {
   private async launch(): Promise<void> {
     if (this.stopped) return
     const previousStarting = this.starting
-    const inst = this.o.create()
+    let inst: CacheInformer<T>
+    try {
+      inst = this.o.create()
+    } catch (error) {
+      this.scheduleRestart(error)
+      return
+    }
     this.starting = inst
     this.buffered = []
     let failed = false
@@ -236,6 +242,10 @@ export class SupervisedInformer<T extends ObjectWithMeta> {
     if (this.stopped) return
     if (inst === this.starting) this.starting = undefined
     void inst.stop().catch(() => undefined)
+    this.scheduleRestart(error)
+  }
+
+  private scheduleRestart(error: unknown): void {
     this.failures++
     this.failingSince ??= this.clock.now()
     // A 429 (API Priority and Fairness, storage re-initializing) says when to come back: honour it.

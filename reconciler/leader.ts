@@ -134,7 +134,11 @@ export class LeaderElector {
     this.o.metrics?.setLeader(false)
     const level = why === SHUTTING_DOWN ? 'info' : 'warn'
     this.o.log[level]({ lease: `${this.o.namespace}/${this.o.name}`, why }, 'stopped leading')
-    await this.o.onStoppedLeading()
+    try {
+      await this.o.onStoppedLeading()
+    } catch (error) {
+      this.o.log.error({ err: describeError(error) }, 'stopping the work after losing the lease failed')
+    }
   }
 
   private path(name?: string): string {
