@@ -211,6 +211,9 @@ async function finalize(worker: Worker, d: WorkerReconcilerDeps): Promise<Result
   if (!backend) throw new Error(`clean up Worker ${workerKey(worker)}: ${unavailableMessage(applied)}; remove the finalizer by hand to delete it anyway`)
   const after = await backend.delete(worker)
   if (after.state !== RuntimeState.NotFound) return { requeueAfterMs: 1000 }
+  // A Worker that moved off the pod backend may still have its old env Secret there.
+  const pod = d.backends.get(BackendRuntime.Pod)
+  if (applied !== BackendRuntime.Pod && pod) await pod.delete(worker)
   await deleteServiceAccount(d.kube, d.naming, worker)
   d.events.record(worker, 'Normal', EventReason.CleanedUp, `removed the Worker's runtime from the ${applied} backend and its ServiceAccount`)
   await removeFinalizer(d.kube, worker)

@@ -187,3 +187,11 @@ t.test("a backend's own requeue request (token refresh, claim polling) is honour
   sandbox.create = async () => ({ state: 'Starting', requeueAfterMs: 5_000 })
   t.same(await run(), { requeueAfterMs: 5_000 }, 'the earlier of the backend request and our own 30 s recheck')
 })
+
+t.test('delete: a Worker that moved to sandbox is cleaned there, and its old pod leftovers too', async (t) => {
+  const log: Log = []
+  const worker = { spec: { backendRuntime: 'sandbox' }, status: { phase: 'Running', backendRuntime: 'sandbox' }, metadata: { deletionTimestamp: '2026-01-01T00:00:00Z', finalizers: ['agentteams.io/cleanup'] } }
+  const { run } = setup(worker, [fakeBackend('pod', log), fakeBackend('sandbox', log, 'Running')], log)
+  await run()
+  t.same(log.filter((l) => !l.startsWith('event')), ['sandbox.delete', 'pod.delete', 'delete ServiceAccount', 'finalizers []'])
+})
