@@ -9,20 +9,14 @@ import { fileURLToPath } from 'node:url'
 import { pino } from 'pino'
 import type { ApiClient } from '../harness/api-client.ts'
 import type { ControlPlane } from '../harness/control-plane.ts'
-import type { Worker } from '../../api/worker.ts'
-import { type Backend, type BackendStatus, ownedSelector } from '../../reconciler/backend.ts'
-import { PodBackend } from '../../reconciler/backend-pod.ts'
-import { SandboxBackend, type SandboxBackendStatus } from '../../reconciler/backend-sandbox.ts'
+import { Registry } from 'prom-client'
+import { loadConfig } from '../../config/config.ts'
 import type { BackoffPolicy } from '../../reconciler/backoff.ts'
-import { systemClock } from '../../reconciler/clock.ts'
-import { Controller, type WatchSource } from '../../reconciler/controller.ts'
 import type { DepsStore } from '../../reconciler/deps.ts'
-import { createEventRecorder } from '../../reconciler/events.ts'
-import { createKubeClient, createListWatch, type KubeClient, type KubeRequest, listCollection, resourcePath } from '../../reconciler/kube.ts'
-import { createWorkerReconciler } from '../../reconciler/reconcile-worker.ts'
-import { DepsMaterializer } from '../../reconciler/sandbox-deps.ts'
+import type { KubeClient, KubeRequest } from '../../reconciler/kube.ts'
+import { startReconciler } from '../../reconciler/main.ts'
 import type { Sandbox, SandboxClaim, SandboxSettings } from '../../reconciler/sandbox-objects.ts'
-import { sandboxWatchSources } from '../../reconciler/sandbox-watch.ts'
+import { sandboxExtension } from '../../reconciler/sandbox-setup.ts'
 import { kubeconfigFor } from './reconciler-kit.ts'
 
 export const SANDBOX_CRD_FILES = ['sandboxes', 'sandboxclaims', 'sandboxsets'].map((plural) =>
@@ -94,90 +88,37 @@ function watchClaimCreates(kube: KubeClient, hook: SandboxControllerOptions['bef
 }
 
 /**
- * Starts a Worker controller for `namespace`: Workers, Pods, Sandboxes and SandboxClaims watched,
- * the pod and sandbox backends, no leader election.
- *
- * Shim, until reconcile-worker.ts honours a backend's `requeueAfterMs` (token refresh, re-claim
- * backoff): the reconcile returns the earlier of its own requeue and the sandbox backend's.
+ * Starts the real reconciler (reconciler/main.ts) for `namespace` with the sandbox extension
+ * (reconciler/sandbox-setup.ts): Workers, Pods, Secrets, ServiceAccounts, Sandboxes and
+ * SandboxClaims watched, the pod and sandbox backends, no leader election, logs to `o.logs`.
  */
 export async function startSandboxController(cp: ControlPlane, namespace: string, o: SandboxControllerOptions): Promise<TestController> {
   const log = pino({ level: 'debug', base: { name: 'worker-runtime-controller' } }, o.logs.stream)
-  const kubeconfig = kubeconfigFor(cp)
-  const kube = watchClaimCreates(createKubeClient(kubeconfig), o.beforeClaimCreate)
-  const clock = systemClock
-  const events = createEventRecorder({ kube, component: NAMING.controllerName, instance: 'test', clock, log })
-  const images = { default: WORKER_IMAGE }
-  const pod = new PodBackend({ ...NAMING, kube, images, tokenAudience: 'hiclaw-controller', tokenExpirationSeconds: 3600, env: {} })
-  const materializer = new DepsMaterializer({
-    ...NAMING,
-    kube,
+  const { controllerName, resourcePrefix, ...settings } = sandboxSettings(o.settings)
+  const extension = sandboxExtension({
     store: o.store,
-    env: { controllerUrl: 'http://controller.agentteams.svc:8090' },
-    tokenAudience: 'hiclaw-controller',
-    tokenExpirationSeconds: o.tokenExpirationSeconds ?? 3600,
-    clock,
+    settings,
+    capabilities: o.hibernate ? ['hibernate', 'pool'] : ['pool'],
+    reclaimBackoff: o.reclaimBackoff,
+    probeEveryMs: 1000,
   })
-  const sandbox = new SandboxBackend({
-    kube, settings: sandboxSettings(o.settings), hibernate: o.hibernate ?? false, images, materializer, store: o.store, clock, log, events, reclaimBackoff: o.reclaimBackoff,
-  })
-  const requeues = new Map<string, number>()
-  const key = (w: Worker) => `${w.metadata?.namespace}/${w.metadata?.name}`
-  const remember = async (w: Worker, result: Promise<SandboxBackendStatus>): Promise<BackendStatus> => {
-    const status = await result
-    if (status.requeueAfterMs !== undefined) requeues.set(key(w), status.requeueAfterMs)
-    return status
-  }
-  const sandboxWithRequeue: Backend = {
-    name: sandbox.name,
-    status: (w) => sandbox.status(w),
-    create: (w) => remember(w, sandbox.create(w)),
-    stop: (w) => remember(w, sandbox.stop(w)),
-    delete: (w) => sandbox.delete(w),
-  }
-  const owned = ownedSelector(NAMING)
-  const workers = { path: resourcePath({ group: 'agentteams.io', version: 'v1beta1', plural: 'workers', namespace }) }
-  const pods = { path: resourcePath({ group: '', version: 'v1', plural: 'pods', namespace }), labelSelector: owned }
-  const byLabel = (obj: any): string[] => (obj.metadata?.labels?.['agentteams.io/worker'] ? [`${obj.metadata.namespace}/${obj.metadata.labels['agentteams.io/worker']}`] : [])
-  const sources: WatchSource<any>[] = [
-    { kind: 'Worker', create: () => createListWatch(kubeconfig, kube, workers) as never, list: () => listCollection(kube, workers), keys: (w: Worker) => [key(w)] },
-    { kind: 'Pod', create: () => createListWatch(kubeconfig, kube, pods) as never, list: () => listCollection(kube, pods), keys: byLabel },
-    ...sandboxWatchSources({ kubeconfig, kube, naming: NAMING, namespace, probeEveryMs: 1000 }),
-  ]
-  let controller: Controller | undefined
-  const reconcile = createWorkerReconciler({
-    kube,
-    workers: { get: (name, ns) => controller?.cache<Worker>('Worker').get(name, ns) },
-    backends: new Map([[pod.name, pod as Backend], [sandbox.name, sandboxWithRequeue]]),
-    naming: NAMING,
-    defaultBackendRuntime: 'pod',
-    events,
-    clock,
+  const handle = await startReconciler({
+    config: loadConfig({ AGENTTEAMS_CONTROLLER_NAME: controllerName, AGENTTEAMS_RESOURCE_PREFIX: resourcePrefix }),
     log,
-  })
-  controller = new Controller({
-    name: 'worker',
-    log,
-    clock,
-    concurrency: 2,
-    sources,
-    reconcile: async (k) => {
-      requeues.delete(k)
-      const result = await reconcile(k)
-      const extra = requeues.get(k)
-      if (extra === undefined) return result
-      return { requeueAfterMs: Math.min(result.requeueAfterMs ?? Infinity, extra) }
+    registry: new Registry(),
+    kubeconfig: kubeconfigFor(cp),
+    overrides: {
+      watchNamespace: namespace,
+      leaderElection: false,
+      workerImage: WORKER_IMAGE,
+      controllerUrl: 'http://controller.agentteams.svc:8090',
+      maxConcurrentReconciles: 2,
+      ...(o.tokenExpirationSeconds ? { authTokenExpirationSeconds: o.tokenExpirationSeconds } : {}),
     },
+    wrapKube: (kube) => watchClaimCreates(kube, o.beforeClaimCreate),
+    ...extension,
   })
-  controller.startCaches()
-  const stop = new AbortController()
-  void controller.startWorkers(stop.signal)
-  return {
-    async close() {
-      stop.abort()
-      await controller?.stop()
-      await kube.close()
-    },
-  }
+  return { close: () => handle.close() }
 }
 
 // ---- The OpenKruise controller's part -------------------------------------------------------

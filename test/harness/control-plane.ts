@@ -3,8 +3,7 @@
 // Ports are picked free and the whole start is retried when another process grabbed one first.
 // stop() tears everything down; the exit cleanup covers tests that never reach stop().
 
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createApiClient, type ApiClient } from './api-client.ts'
 import { startApiserver, type Apiserver } from './apiserver.ts'
@@ -15,7 +14,10 @@ import { runKubectl, type KubectlOptions, type KubectlResult } from './kubectl.t
 import { renderKubeconfig, writeKubeconfig } from './kubeconfig.ts'
 import { createControlPlanePki } from './pki.ts'
 import { freePorts, LOOPBACK } from './ports.ts'
+import { createOwnedTempDir } from './temp-dirs.ts'
 
+/** Prefix of the temporary directories of control planes (swept when their owner died). */
+export const TEMP_DIR_PREFIX = 'wrc-control-plane-'
 /** Attempts when a picked port was taken before etcd or kube-apiserver could bind it. */
 const PORT_ATTEMPTS = 5
 
@@ -54,6 +56,8 @@ export interface ControlPlane {
   readonly api: ApiClient
   /** Milliseconds from start call to ready (binaries lookup included). */
   readonly startMs: number
+  /** Process ids of etcd and kube-apiserver. */
+  readonly pids: readonly number[]
   /** Runs the real kubectl against this control plane as admin. */
   kubectl(args: readonly string[], options?: KubectlOptions): Promise<KubectlResult>
   /** The last lines of etcd's and kube-apiserver's logs, for failure diagnostics. */
@@ -91,7 +95,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const progress = options.onProgress ?? ((): void => {})
   const binaries = options.binaries ?? (await findKubeBinaries({ build: options.buildBinaries, onProgress: progress }))
   const owned = options.dir === undefined
-  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'wrc-control-plane-')))
+  const dir = options.dir ?? (await createOwnedTempDir(TEMP_DIR_PREFIX))
   const unregisterDir = owned ? onProcessExit(() => removeDirNow(dir)) : (): void => {}
   try {
     await Promise.all(['logs', 'apiserver', 'pki', 'kubectl-cache'].map((d) => mkdir(join(dir, d), { recursive: true })))
@@ -123,6 +127,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       binaries,
       api: client,
       startMs: Date.now() - started,
+      pids: [etcd.process.pid, apiserver.process.pid],
       kubectl: (args, kubectlOptions) => runKubectl(kubectlTarget, args, kubectlOptions),
       logTails: (lines = 20) =>
         [etcd.process, apiserver.process].map((p) => `--- ${p.name} (${p.logFile}) ---\n${p.logTail(lines)}`).join('\n'),

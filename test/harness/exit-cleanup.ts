@@ -62,10 +62,12 @@ export function removeDirNow(dir: string): void {
 }
 
 /**
- * Runs the cleanups on SIGINT, SIGTERM and SIGHUP too, then lets the signal take its default
- * course (the process ends with that signal) unless the program has handlers of its own. For test
- * processes; a long-running program with its own graceful shutdown (the local mode's CLI) should
- * not call this and should stop the control plane itself.
+ * Runs the cleanups on SIGINT, SIGTERM and SIGHUP too, then lets the signal take its course: our
+ * listener removes itself and raises the signal again, so the process ends by that signal once no
+ * other listener keeps it (signal-exit, used by tap's process tracking, re-raises only when its
+ * listeners are the last ones, so a plain "am I the only listener" check would leave the process
+ * hanging). For test processes; a long-running program with its own graceful shutdown (the local
+ * mode's CLI) should not call this and should stop the control plane itself.
  */
 export function cleanUpOnTerminationSignals(): void {
   if (signalHooksInstalled) return
@@ -73,10 +75,8 @@ export function cleanUpOnTerminationSignals(): void {
   for (const signal of TERMINATION_SIGNALS) {
     const handler = (): void => {
       runCleanups()
-      if (process.listenerCount(signal) === 1) {
-        process.removeListener(signal, handler)
-        process.kill(process.pid, signal)
-      }
+      process.removeListener(signal, handler)
+      setImmediate(() => process.kill(process.pid, signal))
     }
     process.on(signal, handler)
   }

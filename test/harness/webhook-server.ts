@@ -2,8 +2,7 @@
 // end-to-end suite: a fresh CA and serving certificate (SAN 127.0.0.1, localhost) in a temporary
 // directory, loopback on a free port, logs kept quiet. The apiserver then calls it over real TLS.
 
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import { Registry } from 'prom-client'
@@ -11,6 +10,7 @@ import { createServingCertificates, writeServingCertificates } from '../../certs
 import { loadConfig } from '../../config/config.ts'
 import { startWebhookServer, type WebhookServer } from '../../server/webhook-server.ts'
 import { onProcessExit, removeDirNow } from './exit-cleanup.ts'
+import { createOwnedTempDir } from './temp-dirs.ts'
 import type { WebhookEndpoint } from './webhooks.ts'
 
 /** A running webhook server and what a webhook configuration needs to call it. */
@@ -27,7 +27,7 @@ export interface TestWebhookServer {
  * (e.g. AGENTTEAMS_DEFAULT_BACKEND_RUNTIME); address, port and certificate files are set here.
  */
 export async function startTestWebhookServer(env: Record<string, string> = {}): Promise<TestWebhookServer> {
-  const dir = await mkdtemp(join(tmpdir(), 'wrc-webhook-'))
+  const dir = await createOwnedTempDir('wrc-webhook-')
   const unregister = onProcessExit(() => removeDirNow(dir))
   const certs = await createServingCertificates()
   await writeServingCertificates(dir, certs)

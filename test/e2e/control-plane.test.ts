@@ -1,0 +1,104 @@
+// The harness's own promise: a control plane that really serves (RBAC on, TokenRequest works) and
+// leaves no process and no directory behind — after stop(), when a test dies without teardown,
+// when the runner gets SIGTERM, and when it gets SIGKILL.
+
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { expectSuccess } from '../harness/api-client.ts'
+import { startControlPlane } from '../harness/control-plane.ts'
+import { createNamespace } from '../harness/namespaces.ts'
+import { pollUntil } from '../harness/polling.ts'
+import { BUILD_AND_START_TIMEOUT_MS, SUITE_TIMEOUT_MS } from '../harness/suite.ts'
+
+const HOLDER = fileURLToPath(new URL('./fixtures/control-plane-holder.ts', import.meta.url))
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Starts the holder; resolves with its control plane's pids and directory and the holder's exit. */
+async function startHolder(mode: 'hold' | 'throw') {
+  const child = spawn(process.execPath, [HOLDER, mode], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  )
+  let stderr = ''
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', resolve)
+    exited.then(() => reject(new Error(`start holder: exited before reporting: ${stderr}`)))
+  })
+  return { child, exited, ...(JSON.parse(line) as { pids: number[]; dir: string }) }
+}
+
+const gone = (pids: readonly number[], dir: string) =>
+  pollUntil('etcd and kube-apiserver to be gone', async () => (pids.some(alive) ? undefined : true), { timeoutMs: 30_000 })
+    .then(() => pollUntil(`${dir} to be removed`, async () => (existsSync(dir) ? undefined : true), { timeoutMs: 10_000 }))
+
+t.setTimeout(BUILD_AND_START_TIMEOUT_MS)
+
+t.test('a started control plane serves as admin with RBAC and TokenRequest, and stop() leaves nothing', async (t) => {
+  const cp = await startControlPlane()
+  t.comment(`control plane ready in ${cp.startMs} ms`)
+  t.setTimeout(SUITE_TIMEOUT_MS)
+  try {
+    const whoami = await cp.kubectl(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username} {.status.userInfo.groups}'])
+    t.match(whoami.stdout, /^admin .*system:masters/, 'kubectl talks as admin (system:masters)')
+    const ns = await createNamespace(cp.api, 'rbac')
+    t.equal((await cp.kubectl(['create', 'serviceaccount', 'worker', '-n', ns])).code, 0)
+    const forbidden = await cp.kubectl(['auth', 'can-i', 'list', 'secrets', '-n', ns, `--as=system:serviceaccount:${ns}:worker`])
+    t.equal(forbidden.stdout.trim(), 'no', 'RBAC is enforced: a ServiceAccount has no rights by default')
+    const token = await cp.kubectl(['create', 'token', 'worker', '-n', ns, '--audience=hiclaw-controller', '--duration=1h'])
+    t.equal(token.code, 0, token.stderr)
+    const review = expectSuccess(
+      await cp.api.request('POST', '/apis/authentication.k8s.io/v1/tokenreviews', {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenReview',
+        spec: { token: token.stdout.trim(), audiences: ['hiclaw-controller'] },
+      }),
+      'create TokenReview',
+    )
+    t.equal(review.status.user.username, `system:serviceaccount:${ns}:worker`, 'the issued token authenticates')
+  } finally {
+    await cp.stop()
+  }
+  t.notOk(cp.pids.some(alive), 'etcd and kube-apiserver have exited')
+  t.notOk(existsSync(cp.dir), 'the directory is removed')
+})
+
+t.test('a test process that dies of an uncaught exception leaves nothing behind', async (t) => {
+  const holder = await startHolder('throw')
+  t.ok(holder.pids.every(alive), 'the control plane was running')
+  t.not((await holder.exited).code, 0)
+  await gone(holder.pids, holder.dir)
+  t.pass('etcd, kube-apiserver and the directory are gone')
+})
+
+t.test('a test process stopped with SIGTERM leaves nothing behind and ends by that signal', async (t) => {
+  const holder = await startHolder('hold')
+  holder.child.kill('SIGTERM')
+  t.equal((await holder.exited).signal, 'SIGTERM')
+  await gone(holder.pids, holder.dir)
+  t.pass('etcd, kube-apiserver and the directory are gone')
+})
+
+t.test('a test process killed with SIGKILL: its children die with it, the next start sweeps its directory', async (t) => {
+  const holder = await startHolder('hold')
+  holder.child.kill('SIGKILL')
+  await holder.exited
+  await pollUntil('etcd and kube-apiserver to be gone', async () => (holder.pids.some(alive) ? undefined : true), { timeoutMs: 30_000 })
+  t.pass('etcd and kube-apiserver died with their parent')
+  // A SIGKILLed process cannot remove its directory itself; the next start anywhere on the machine
+  // sweeps it (another test file running in parallel may get there first).
+  const next = await startControlPlane()
+  await next.stop()
+  t.notOk(existsSync(holder.dir), 'the abandoned directory was swept by the next control plane start')
+})
