@@ -42,11 +42,6 @@ export const SANDBOX_API_MISSING =
   'the OpenKruise Agents sandbox API (agents.kruise.io/v1alpha1 sandboxes, sandboxclaims, sandboxsets) is not installed in this cluster; ' +
   'install its CRDs and the Worker starts without a controller restart'
 
-/** A BackendStatus with the delay after which the Worker must be reconciled again (token refresh, re-claim). */
-export interface SandboxBackendStatus extends BackendStatus {
-  requeueAfterMs?: number | undefined
-}
-
 export interface SandboxBackendOptions {
   kube: KubeClient
   settings: SandboxSettings
@@ -94,13 +89,13 @@ export class SandboxBackend implements Backend {
     this.#o = options
   }
 
-  async status(worker: Worker): Promise<SandboxBackendStatus> {
+  async status(worker: Worker): Promise<BackendStatus> {
     const seen = await this.#observe(worker)
     if (!seen) return { state: RuntimeState.NotFound, message: SANDBOX_API_MISSING }
     return this.#report(seen.observation)
   }
 
-  async create(worker: Worker): Promise<SandboxBackendStatus> {
+  async create(worker: Worker): Promise<BackendStatus> {
     const seen = await this.#observe(worker)
     if (!seen) return { state: RuntimeState.Unknown, message: SANDBOX_API_MISSING, requeueAfterMs: API_MISSING_RECHECK_MS }
     const problem = checkClaimable(this.#o.settings, worker.metadata?.name ?? '')
@@ -130,7 +125,7 @@ export class SandboxBackend implements Backend {
     }
   }
 
-  async stop(worker: Worker): Promise<SandboxBackendStatus> {
+  async stop(worker: Worker): Promise<BackendStatus> {
     const seen = await this.#observe(worker)
     if (!seen) return { state: RuntimeState.NotFound, message: SANDBOX_API_MISSING }
     const { sandbox, state } = seen.observation
@@ -146,7 +141,7 @@ export class SandboxBackend implements Backend {
     return { state: RuntimeState.Sleeping, message: `Sandbox ${sandbox.metadata.namespace}/${sandbox.metadata.name} is hibernated` }
   }
 
-  async delete(worker: Worker): Promise<SandboxBackendStatus> {
+  async delete(worker: Worker): Promise<BackendStatus> {
     const seen = await this.#observe(worker)
     const left = seen ? await this.#removeAll(worker, seen) : { state: RuntimeState.NotFound }
     // Only on Worker deletion (the finalizer's call): a Stopped Worker keeps its deps for its restart.
@@ -160,7 +155,7 @@ export class SandboxBackend implements Backend {
     return left
   }
 
-  #report(o: SandboxObservation): SandboxBackendStatus {
+  #report(o: SandboxObservation): BackendStatus {
     return { state: STATE[o.state], message: o.message }
   }
 
@@ -192,7 +187,7 @@ export class SandboxBackend implements Backend {
   }
 
   /** Deps first (env → token → verified), then the claim. A deps failure throws DepsError: no claim. */
-  async #claim(worker: Worker, attempt: number): Promise<SandboxBackendStatus> {
+  async #claim(worker: Worker, attempt: number): Promise<BackendStatus> {
     const delivery = await this.#o.materializer.materialize(worker)
     const runtime = worker.spec?.runtime ?? ''
     const image = worker.spec?.image || this.#o.images[runtime] || this.#o.images.default
@@ -214,7 +209,7 @@ export class SandboxBackend implements Backend {
   }
 
   /** A running or starting runtime: rewrite the token when its refresh time has come. */
-  async #keepFresh(worker: Worker, o: SandboxObservation): Promise<SandboxBackendStatus> {
+  async #keepFresh(worker: Worker, o: SandboxObservation): Promise<BackendStatus> {
     const now = this.#o.clock.now()
     let refreshAt = this.#o.materializer.refreshAt(worker)
     const warnings: string[] = []
@@ -233,7 +228,7 @@ export class SandboxBackend implements Backend {
   }
 
   /** Wake a hibernated Sandbox: fresh deps first, then `spec.paused: false`. */
-  async #resume(worker: Worker, o: SandboxObservation): Promise<SandboxBackendStatus> {
+  async #resume(worker: Worker, o: SandboxObservation): Promise<BackendStatus> {
     const sandbox = o.sandbox as Sandbox
     const delivery = await this.#o.materializer.materialize(worker)
     await this.#patchSandbox(worker, sandbox, { spec: { paused: false } }, 'resume')
@@ -247,7 +242,7 @@ export class SandboxBackend implements Backend {
   }
 
   /** Deletes the claim and every label-matched Sandbox; NotFound once nothing is left. */
-  async #removeAll(worker: Worker, seen: Seen): Promise<SandboxBackendStatus> {
+  async #removeAll(worker: Worker, seen: Seen): Promise<BackendStatus> {
     const namespace = worker.metadata?.namespace
     if (seen.claim && !seen.claim.metadata.deletionTimestamp) {
       const name = seen.claim.metadata.name

@@ -1,0 +1,81 @@
+// Plugs the sandbox backend into the reconciler: the deps store chosen by configuration, and the
+// `backends` and `sources` extensions startReconciler takes (the SandboxBackend with its deps
+// materializer; the API-optional Sandbox and SandboxClaim watches). Builds objects, starts nothing.
+
+import type { Backend } from './backend.ts'
+import { SandboxBackend } from './backend-sandbox.ts'
+import type { BackoffPolicy } from './backoff.ts'
+import type { WatchSource } from './controller.ts'
+import type { DepsStore } from './deps.ts'
+import { FilesystemDepsStore } from './deps-fs.ts'
+import { S3DepsStore, type S3DepsStoreOptions } from './deps-s3.ts'
+import type { BackendContext } from './main.ts'
+import { DepsMaterializer } from './sandbox-deps.ts'
+import type { SandboxSettings } from './sandbox-objects.ts'
+import { sandboxWatchSources } from './sandbox-watch.ts'
+
+/** Which deps store, and its settings (config rows AGENTTEAMS_DEPS_*). */
+export type DepsStoreSettings =
+  | ({ type: 's3' } & S3DepsStoreOptions)
+  | { type: 'filesystem'; dir: string }
+
+/** The deps store of `settings`; call `close()` on shutdown (a no-op for the filesystem). */
+export function createDepsStore(settings: DepsStoreSettings): DepsStore & { close(): void } {
+  if (settings.type === 's3') return new S3DepsStore(settings)
+  const store = new FilesystemDepsStore({ dir: settings.dir })
+  return Object.assign(store, { close: () => {} })
+}
+
+export interface SandboxExtensionOptions {
+  store: DepsStore
+  /** Sandbox settings of the configuration; names come from the reconciler's naming. */
+  settings: Omit<SandboxSettings, 'controllerName' | 'resourcePrefix'>
+  /** AGENTTEAMS_SANDBOX_CAPABILITIES; `hibernate` turns Sleeping into a pause. */
+  capabilities: readonly string[]
+  reclaimBackoff?: BackoffPolicy | undefined
+  /** How often the watches look for a missing sandbox API (default sandbox-watch.ts). */
+  probeEveryMs?: number | undefined
+}
+
+/** The `backends` and `sources` options of startReconciler for the sandbox backend. */
+export function sandboxExtension(o: SandboxExtensionOptions): {
+  backends: (context: BackendContext) => Backend[]
+  sources: (context: BackendContext) => WatchSource<any>[]
+} {
+  return {
+    backends: (ctx) => {
+      const s = ctx.options
+      const images: Record<string, string> & { default: string } = {
+        default: s.workerImage,
+        openclaw: s.workerImage,
+        ...(s.copawWorkerImage ? { copaw: s.copawWorkerImage } : {}),
+        ...(s.hermesWorkerImage ? { hermes: s.hermesWorkerImage } : {}),
+        ...(s.openhumanWorkerImage ? { openhuman: s.openhumanWorkerImage } : {}),
+      }
+      const materializer = new DepsMaterializer({
+        ...ctx.naming,
+        kube: ctx.kube,
+        store: o.store,
+        env: { controllerUrl: s.controllerUrl, matrixUrl: s.matrixUrl, aiGatewayUrl: s.aiGatewayUrl },
+        tokenAudience: s.authAudience,
+        tokenExpirationSeconds: s.authTokenExpirationSeconds,
+        clock: ctx.clock,
+      })
+      const backend = new SandboxBackend({
+        kube: ctx.kube,
+        settings: { ...o.settings, ...ctx.naming },
+        hibernate: o.capabilities.includes('hibernate'),
+        images,
+        materializer,
+        store: o.store,
+        clock: ctx.clock,
+        log: ctx.log,
+        events: ctx.events,
+        reclaimBackoff: o.reclaimBackoff,
+      })
+      return [backend]
+    },
+    sources: (ctx) =>
+      sandboxWatchSources({ kubeconfig: ctx.kubeconfig, kube: ctx.kube, naming: ctx.naming, namespace: ctx.namespace, clock: ctx.clock, probeEveryMs: o.probeEveryMs }),
+  }
+}
