@@ -24,6 +24,25 @@ export interface Config {
   sandboxCapabilities: Array<'hibernate' | 'pool'>
   sandboxPrewarmSize: number
   sandboxAgentRuntimeImage: string
+  workerImage: string
+  copawWorkerImage: string
+  hermesWorkerImage: string
+  openhumanWorkerImage: string
+  authAudience: string
+  authTokenExpirationSeconds: number
+  controllerUrl: string
+  matrixUrl: string
+  aiGatewayUrl: string
+  watchNamespace: string
+  leaderElection: boolean
+  leaderElectionNamespace: string
+  leaderElectionId: string
+  leaseDurationSeconds: number
+  renewDeadlineSeconds: number
+  retryPeriodSeconds: number
+  maxConcurrentReconciles: number
+  informerStaleSeconds: number
+  informerRelistSeconds: number
 }
 
 /** A configuration error: `message` is the single line shown to the user. */
@@ -114,7 +133,23 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
   }
   const shown = structuredClone(raw)
   if (!validate(raw)) throw new ConfigError(explain((validate.errors ?? [])[0] as ErrorObject, shown))
+  checkLeaderTimings(raw)
   return raw
+}
+
+/** client-go's leader election needs retry period < renew deadline < lease duration. */
+function checkLeaderTimings(config: Config): void {
+  const pairs: Array<[keyof Config, keyof Config]> = [
+    ['renewDeadlineSeconds', 'leaseDurationSeconds'],
+    ['retryPeriodSeconds', 'renewDeadlineSeconds'],
+  ]
+  for (const [lower, upper] of pairs) {
+    if ((config[lower] as number) >= (config[upper] as number)) {
+      const a = byKey.get(lower) as Setting
+      const b = byKey.get(upper) as Setting
+      throw new ConfigError(`invalid configuration: ${a.env} (${flagName(a)}) = ${config[lower]}: must be below ${b.env} (${config[upper]})`)
+    }
+  }
 }
 
 /** The `--help` text listing every flag with its variable and default. */

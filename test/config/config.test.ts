@@ -68,3 +68,15 @@ t.test('every setting has a flag and appears in --help', async (t) => {
     t.match(help, setting.env)
   }
 })
+
+t.test('leader election timings must nest: retry < renew deadline < lease duration', async (t) => {
+  t.equal(
+    errorOf({ AGENTTEAMS_LEASE_DURATION_SECONDS: '5' }),
+    'invalid configuration: AGENTTEAMS_RENEW_DEADLINE_SECONDS (--renew-deadline-seconds) = 10: must be below AGENTTEAMS_LEASE_DURATION_SECONDS (5)',
+  )
+  t.equal(
+    errorOf({ AGENTTEAMS_RENEW_DEADLINE_SECONDS: '2' }),
+    'invalid configuration: AGENTTEAMS_RETRY_PERIOD_SECONDS (--retry-period-seconds) = 2: must be below AGENTTEAMS_RENEW_DEADLINE_SECONDS (2)',
+  )
+  t.equal(loadConfig({ AGENTTEAMS_LEASE_DURATION_SECONDS: '4', AGENTTEAMS_RENEW_DEADLINE_SECONDS: '3', AGENTTEAMS_RETRY_PERIOD_SECONDS: '1' }).leaseDurationSeconds, 4)
+})
