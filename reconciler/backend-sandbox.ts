@@ -10,7 +10,7 @@ import type { BackoffPolicy } from './backoff.ts'
 import type { Clock } from './clock.ts'
 import { deleteWorkerDeps, type DepsStore } from './deps.ts'
 import type { EventRecorder } from './events.ts'
-import { ignoreNotFound, isAlreadyExists, isNotFound, type KubeClient, type ObjectList, PatchType, resourcePath } from './kube.ts'
+import { ignoreNotFound, isAlreadyExists, isNotFound, type KubeClient, KubeError, type ObjectList, PatchType, resourcePath } from './kube.ts'
 import type { DepsMaterializer } from './sandbox-deps.ts'
 import {
   checkClaimable,
@@ -57,7 +57,7 @@ export interface SandboxBackendOptions {
   reclaimBackoff?: BackoffPolicy | undefined
 }
 
-/** Typed failure of a sandbox API call: `<verb> <Kind> <ns/name>: <cause>`. */
+/** Typed failure of a sandbox step that is not an API error (deps cleanup): `<verb> <kind> <ns/name>: <cause>`. */
 export class SandboxBackendError extends Error {
   override name = 'SandboxBackendError'
 }
@@ -301,7 +301,10 @@ export class SandboxBackend implements Backend {
     this.#o.log.info({ sandboxSet: ref, replicas: desired.spec.replicas }, 'updated the drifted warm pool')
   }
 
-  #error(verb: string, kind: string, ref: string, cause: unknown): SandboxBackendError {
-    return new SandboxBackendError(`${verb} ${kind} ${ref}: ${(cause as Error).message}`, { cause })
+  /** `<verb> <Kind> <ns/name>: <cause>`; an API error stays a KubeError (code, reason, Retry-After kept for the controller). */
+  #error(verb: string, kind: string, ref: string, cause: unknown): Error {
+    const message = `${verb} ${kind} ${ref}: ${(cause as Error).message}`
+    if (cause instanceof KubeError) return new KubeError(message, { code: cause.code, reason: cause.reason, retryAfterMs: cause.retryAfterMs }, { cause })
+    return new SandboxBackendError(message, { cause })
   }
 }

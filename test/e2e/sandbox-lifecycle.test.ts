@@ -131,6 +131,28 @@ t.test('a sandbox Worker: pool, env and token verified in the bucket before its 
   t.equal(condition(running, 'Ready')?.status, 'True')
 })
 
+t.test('the warm pool is written only when it drifted', async (t) => {
+  const ns = await createNamespace(cp.api, 'sbx-pool')
+  await controller(t, ns)
+  const poolPath = `/apis/agents.kruise.io/v1alpha1/namespaces/${ns}/sandboxsets/agentteams-builtin`
+  await createWorker(cp.api, ns, 'hana', { backendRuntime: 'sandbox' })
+  await claimOf(ns, 'hana')
+  const first = await getJson(cp.api, poolPath)
+  await createWorker(cp.api, ns, 'ivan', { backendRuntime: 'sandbox' })
+  await claimOf(ns, 'ivan')
+  t.equal((await getJson(cp.api, poolPath)).metadata.resourceVersion, first.metadata.resourceVersion, 'another claim leaves an unchanged pool alone')
+  const scaled = await cp.kubectl(['scale', 'sandboxset', 'agentteams-builtin', '-n', ns, '--replicas=5'])
+  t.equal(scaled.code, 0, scaled.stderr)
+  await createWorker(cp.api, ns, 'jack', { backendRuntime: 'sandbox' })
+  await claimOf(ns, 'jack')
+  const healed = await eventually('the pool size back to the configured 1', async () => {
+    const pool = await getJson(cp.api, poolPath)
+    return pool?.spec?.replicas === 1 ? pool : undefined
+  })
+  t.ok(healed, 'drift is corrected on the next claim')
+  for (const name of ['hana', 'ivan', 'jack']) secrets.push((await tokenOf(name)) ?? '')
+})
+
 t.test('a Sandbox that is Running but not Ready with a message → Failed with that message', async (t) => {
   const ns = await createNamespace(cp.api, 'sbx-notready')
   await controller(t, ns)
