@@ -4,7 +4,7 @@
 // decided: the mutating webhook's defaults, or a denial of the unsafe backend switch.
 
 import { randomBytes } from 'node:crypto'
-import type { ApiClient } from './api-client.ts'
+import { expectSuccess, type ApiClient } from './api-client.ts'
 import { pollUntil } from './polling.ts'
 import { createWorker, patchWorkerStatus, workerManifest, workerPath } from './workers.ts'
 
@@ -67,4 +67,10 @@ export async function waitForBackendRuleLifted(api: ApiClient, namespace: string
     if (answer.status === 200) return true
     throw new Error(`dry-run switch answered ${answer.status} ${answer.message}`)
   }, { timeoutMs: ENFORCEMENT_TIMEOUT_MS })
+}
+
+/** Deletes the probe Worker the rule probes left in `namespace` (absent is fine). */
+export async function removeProbeWorker(api: ApiClient, namespace: string): Promise<void> {
+  const response = await api.request('DELETE', workerPath(namespace, PROBE_WORKER))
+  if (response.status !== 404) expectSuccess(response, `delete Worker ${namespace}/${PROBE_WORKER}`)
 }
