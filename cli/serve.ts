@@ -1,0 +1,112 @@
+// The `serve` command: composes the webhook server, the reconciler, the probe server and — when
+// no cluster is configured — the embedded local control plane; then waits for SIGINT/SIGTERM and
+// shuts down in order (readiness fails first, in-flight work drains, children stop).
+
+import { access } from 'node:fs/promises'
+import { KubeConfig } from '@kubernetes/client-node'
+import { collectDefaultMetrics, Registry } from 'prom-client'
+import { loadConfig, type Config } from '../config/config.ts'
+import { startReconciler, type ReconcilerHandle } from '../reconciler/main.ts'
+import { startProbeServer, startWebhookServer, type WebhookServer } from '../server/webhook-server.ts'
+import { generateCerts } from './certs.ts'
+import { createLogger } from './logger.ts'
+import { detectCluster, startLocalControlPlane, type LocalControlPlane } from './local.ts'
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false)
+}
+
+/** Local runs bind loopback unless told otherwise; the generated certificate covers 127.0.0.1. */
+function localDefaults(env: NodeJS.ProcessEnv, argv: readonly string[]): NodeJS.ProcessEnv {
+  const out = { ...env }
+  const flagged = (flag: string) => argv.some((a) => a === flag || a.startsWith(`${flag}=`))
+  if (out['AGENTTEAMS_WEBHOOK_ADDRESS'] === undefined && !flagged('--webhook-address')) out['AGENTTEAMS_WEBHOOK_ADDRESS'] = '127.0.0.1'
+  if (out['AGENTTEAMS_HEALTH_ADDRESS'] === undefined && !flagged('--health-address')) out['AGENTTEAMS_HEALTH_ADDRESS'] = '127.0.0.1'
+  return out
+}
+
+/**
+ * In a cluster, how long readiness stays failed before the listeners close, so the endpoint is
+ * removed from the Service first (field-anchors.md §E; knative/pkg#1509 EOFs). Within the default
+ * 30 s terminationGracePeriodSeconds together with the drain.
+ */
+const ENDPOINT_REMOVAL_DELAY_MS = 5_000
+
+function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', on)
+      process.off('SIGTERM', on)
+      resolve(signal)
+    }
+    process.on('SIGINT', on)
+    process.on('SIGTERM', on)
+  })
+}
+
+/** Runs until SIGINT/SIGTERM; returns the exit code. Throws ConfigError on invalid configuration. */
+export async function serve(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const cluster = detectCluster(env)
+  const config: Config = loadConfig(cluster === 'local' ? localDefaults(env, argv) : env, argv)
+  const log = createLogger(config.logLevel)
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  let shuttingDown = false
+
+  if (config.webhookEnabled && !(await exists(config.tlsCertFile)) && !(await exists(config.tlsKeyFile))) {
+    if (cluster === 'in-cluster') {
+      log.error({ certFile: config.tlsCertFile }, 'TLS certificate and key not found: mount the webhook Secret (the Helm chart does)')
+      return 1
+    }
+    await generateCerts({ dir: 'certs', dnsNames: [] })
+    log.info({ dir: 'certs' }, 'generated a local CA and serving certificate')
+  }
+
+  const webhook: WebhookServer | undefined = config.webhookEnabled ? await startWebhookServer({ config, log, registry }) : undefined
+  let local: LocalControlPlane | undefined
+  try {
+    if (cluster === 'local') local = await startLocalControlPlane({ log, webhook, caFile: 'certs/ca.crt' })
+  } catch (error) {
+    log.error({ err: error }, 'could not start the local control plane')
+    await webhook?.close()
+    return 1
+  }
+
+  let reconciler: ReconcilerHandle | undefined
+  if (config.reconcilerEnabled) {
+    const kubeconfig = new KubeConfig()
+    if (local) kubeconfig.loadFromString(local.kubeconfig)
+    else kubeconfig.loadFromDefault()
+    reconciler = await startReconciler({ config, log, registry, kubeconfig })
+  }
+
+  const probes = await startProbeServer({
+    config,
+    log,
+    registry,
+    checks: [
+      { name: 'shutdown', check: () => (shuttingDown ? 'shutting down' : true) },
+      ...(webhook ? [{ name: 'webhook', check: () => webhook.isReady() || 'webhook TLS server not listening' }] : []),
+      ...(reconciler
+        ? [
+            { name: 'reconciler', check: () => reconciler.isReady() || 'caches not synced or leader unknown' },
+            { name: 'reconciler-progress', kind: 'liveness' as const, check: () => reconciler.isLive() },
+          ]
+        : []),
+    ],
+  })
+
+  if (webhook) log.info({ url: webhook.url }, 'serving admission webhooks')
+  log.info({ port: probes.port }, 'serving /healthz, /readyz and /metrics')
+  if (local) local.printWelcome(process.stdout)
+
+  const signal = await waitForSignal()
+  log.info({ signal }, 'shutting down')
+  shuttingDown = true
+  if (cluster === 'in-cluster') await new Promise((resolve) => setTimeout(resolve, ENDPOINT_REMOVAL_DELAY_MS))
+  await reconciler?.close()
+  await webhook?.close()
+  await local?.close()
+  await probes.close()
+  return 0
+}
