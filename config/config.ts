@@ -24,6 +24,21 @@ export interface Config {
   sandboxCapabilities: Array<'hibernate' | 'pool'>
   sandboxPrewarmSize: number
   sandboxAgentRuntimeImage: string
+  sandboxPoolName: string
+  sandboxClaimTimeout: string
+  sandboxWaitReadyTimeout: string
+  sandboxTtlAfterCompleted: string
+  sandboxDepsPvName: string
+  sandboxCredentialProviderName: string
+  depsStoreType: 'filesystem' | 's3'
+  depsFilesystemDir: string
+  depsS3Endpoint: string
+  depsS3Bucket: string
+  depsS3Region: string
+  depsS3AccessKeyId: string
+  depsS3SecretAccessKey: string
+  depsS3SessionToken: string
+  depsS3ForcePathStyle: boolean
   workerImage: string
   copawWorkerImage: string
   hermesWorkerImage: string
@@ -70,6 +85,7 @@ const ajv = new Ajv({ allErrors: false, coerceTypes: 'array', strict: true })
 const validate = ajv.compile<Config>(schema)
 
 function describeAccepted(setting: Setting): string {
+  if (setting.accepts) return setting.accepts
   const s = setting.schema
   switch (s.type) {
     case 'string':
@@ -134,7 +150,19 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
   const shown = structuredClone(raw)
   if (!validate(raw)) throw new ConfigError(explain((validate.errors ?? [])[0] as ErrorObject, shown))
   checkLeaderTimings(raw)
+  checkDepsStore(raw)
   return raw
+}
+
+/** The s3 store needs a bucket, and a key id goes with its secret. */
+function checkDepsStore(config: Config): void {
+  if (config.depsStoreType !== 's3') return
+  if (config.depsS3Bucket === '') {
+    throw new ConfigError('invalid configuration: AGENTTEAMS_DEPS_S3_BUCKET (--deps-s3-bucket) is required when AGENTTEAMS_DEPS_STORE_TYPE is s3')
+  }
+  if ((config.depsS3AccessKeyId === '') !== (config.depsS3SecretAccessKey === '')) {
+    throw new ConfigError('invalid configuration: AGENTTEAMS_DEPS_S3_ACCESS_KEY_ID and AGENTTEAMS_DEPS_S3_SECRET_ACCESS_KEY must be set together')
+  }
 }
 
 /** client-go's leader election needs retry period < renew deadline < lease duration. */

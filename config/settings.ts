@@ -20,11 +20,18 @@ export interface Setting {
   help: string
   /** Marks values that must never be printed (credentials). */
   secret?: boolean
+  /** What the value must be, for the error line, when the schema alone would say it badly. */
+  accepts?: string
 }
 
 const str = (extra: Omit<Extract<SettingSchema, { type: 'string' }>, 'type'> = {}): SettingSchema => ({ type: 'string', ...extra })
 const int = (minimum: number, maximum: number): SettingSchema => ({ type: 'integer', minimum, maximum })
 const bool: SettingSchema = { type: 'boolean' }
+/** A Kubernetes object name (RFC 1123 subdomain, simplified). */
+const DNS_NAME = '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$'
+/** A Go duration as the OpenKruise API takes it (`5m`, `90s`, `1h30m`). */
+const GO_DURATION = '^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$'
+const DURATION_WORDS = 'a Go duration such as 5m, 90s or 1h30m'
 const DNS_LABEL_PREFIX = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?-?)?$'
 
 /** Every setting. Order is the README's order. */
@@ -46,6 +53,21 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'AGENTTEAMS_SANDBOX_CAPABILITIES', key: 'sandboxCapabilities', schema: { type: 'array', items: { type: 'string', enum: ['hibernate', 'pool'] } }, default: [], help: 'comma list of provider capabilities: hibernate, pool' },
   { env: 'AGENTTEAMS_SANDBOX_PREWARM_SIZE', key: 'sandboxPrewarmSize', schema: int(0, 1000), default: 1, help: 'replicas of the warm SandboxSet (0 allowed)' },
   { env: 'AGENTTEAMS_SANDBOX_AGENT_RUNTIME_IMAGE', key: 'sandboxAgentRuntimeImage', schema: str(), default: '', help: 'image of the SandboxSet template (empty: the provider default)' },
+  { env: 'AGENTTEAMS_SANDBOX_POOL_NAME', key: 'sandboxPoolName', schema: str({ pattern: DNS_NAME }), default: 'agentteams-builtin', help: 'name of the warm-pool SandboxSet in each Worker namespace (the claims\' templateName)' },
+  { env: 'AGENTTEAMS_SANDBOX_CLAIM_TIMEOUT', key: 'sandboxClaimTimeout', schema: str({ pattern: GO_DURATION }), accepts: DURATION_WORDS, default: '5m', help: 'SandboxClaim claimTimeout (Go duration)' },
+  { env: 'AGENTTEAMS_SANDBOX_WAIT_READY_TIMEOUT', key: 'sandboxWaitReadyTimeout', schema: str({ pattern: GO_DURATION }), accepts: DURATION_WORDS, default: '2m', help: 'SandboxClaim waitReadyTimeout (Go duration)' },
+  { env: 'AGENTTEAMS_SANDBOX_TTL_AFTER_COMPLETED', key: 'sandboxTtlAfterCompleted', schema: str({ pattern: GO_DURATION }), accepts: DURATION_WORDS, default: '15m', help: 'SandboxClaim ttlAfterCompleted (Go duration)' },
+  { env: 'AGENTTEAMS_SANDBOX_DEPS_PV_NAME', key: 'sandboxDepsPvName', schema: str({ pattern: DNS_NAME }), default: 'agentteams', help: 'PersistentVolume over the deps storage that claims mount (read-only)' },
+  { env: 'AGENTTEAMS_SANDBOX_CREDENTIAL_PROVIDER_NAME', key: 'sandboxCredentialProviderName', schema: str({ minLength: 1 }), default: 'agentteams-token', help: 'credentialProviderName attribute of the token mount' },
+  { env: 'AGENTTEAMS_DEPS_STORE_TYPE', key: 'depsStoreType', schema: str({ enum: ['filesystem', 's3'] }), default: 'filesystem', help: 'where Worker deps (env, token) are written: s3 (MinIO, OSS, any S3) or filesystem' },
+  { env: 'AGENTTEAMS_DEPS_FILESYSTEM_DIR', key: 'depsFilesystemDir', schema: str({ minLength: 1 }), default: '.local/deps', help: 'directory of the filesystem deps store' },
+  { env: 'AGENTTEAMS_DEPS_S3_ENDPOINT', key: 'depsS3Endpoint', schema: str({ pattern: '^(https?://.+)?$' }), accepts: 'an http:// or https:// URL, or empty', default: '', help: 'S3 endpoint URL, e.g. http://minio:9000 (empty: AWS)' },
+  { env: 'AGENTTEAMS_DEPS_S3_BUCKET', key: 'depsS3Bucket', schema: str(), default: '', help: 'bucket of the s3 deps store (required for s3)' },
+  { env: 'AGENTTEAMS_DEPS_S3_REGION', key: 'depsS3Region', schema: str({ minLength: 1 }), default: 'us-east-1', help: 'S3 region (MinIO default us-east-1)' },
+  { env: 'AGENTTEAMS_DEPS_S3_ACCESS_KEY_ID', key: 'depsS3AccessKeyId', schema: str(), default: '', help: 'S3 access key id (from a Secret; empty: the SDK default chain)', secret: true },
+  { env: 'AGENTTEAMS_DEPS_S3_SECRET_ACCESS_KEY', key: 'depsS3SecretAccessKey', schema: str(), default: '', help: 'S3 secret access key (from a Secret)', secret: true },
+  { env: 'AGENTTEAMS_DEPS_S3_SESSION_TOKEN', key: 'depsS3SessionToken', schema: str(), default: '', help: 'S3 session token (STS; optional)', secret: true },
+  { env: 'AGENTTEAMS_DEPS_S3_FORCE_PATH_STYLE', key: 'depsS3ForcePathStyle', schema: bool, default: true, help: 'path-style URLs (MinIO: true; Alibaba OSS: false)' },
   { env: 'AGENTTEAMS_WORKER_IMAGE', key: 'workerImage', schema: str({ minLength: 1 }), default: 'hiclaw/worker-agent:latest', help: 'worker image for spec.runtime openclaw or unset (upstream HICLAW_WORKER_IMAGE)' },
   { env: 'AGENTTEAMS_COPAW_WORKER_IMAGE', key: 'copawWorkerImage', schema: str(), default: '', help: 'worker image for copaw (empty: the worker image)' },
   { env: 'AGENTTEAMS_HERMES_WORKER_IMAGE', key: 'hermesWorkerImage', schema: str(), default: '', help: 'worker image for hermes (empty: the worker image)' },

@@ -80,3 +80,24 @@ t.test('leader election timings must nest: retry < renew deadline < lease durati
   )
   t.equal(loadConfig({ AGENTTEAMS_LEASE_DURATION_SECONDS: '4', AGENTTEAMS_RENEW_DEADLINE_SECONDS: '3', AGENTTEAMS_RETRY_PERIOD_SECONDS: '1' }).leaseDurationSeconds, 4)
 })
+
+t.test('sandbox and deps store settings', async (t) => {
+  t.equal(
+    errorOf({ AGENTTEAMS_SANDBOX_CLAIM_TIMEOUT: '5 minutes' }),
+    'invalid configuration: AGENTTEAMS_SANDBOX_CLAIM_TIMEOUT (--sandbox-claim-timeout) = "5 minutes": must be a Go duration such as 5m, 90s or 1h30m',
+  )
+  t.equal(loadConfig({ AGENTTEAMS_SANDBOX_CLAIM_TIMEOUT: '1h30m' }).sandboxClaimTimeout, '1h30m')
+  t.equal(
+    errorOf({ AGENTTEAMS_DEPS_STORE_TYPE: 's3' }),
+    'invalid configuration: AGENTTEAMS_DEPS_S3_BUCKET (--deps-s3-bucket) is required when AGENTTEAMS_DEPS_STORE_TYPE is s3',
+  )
+  t.equal(
+    errorOf({ AGENTTEAMS_DEPS_STORE_TYPE: 's3', AGENTTEAMS_DEPS_S3_BUCKET: 'b', AGENTTEAMS_DEPS_S3_SECRET_ACCESS_KEY: 'hunter2-secret' }),
+    'invalid configuration: AGENTTEAMS_DEPS_S3_ACCESS_KEY_ID and AGENTTEAMS_DEPS_S3_SECRET_ACCESS_KEY must be set together',
+  )
+  t.equal(
+    errorOf({ AGENTTEAMS_DEPS_S3_ENDPOINT: 'minio:9000' }),
+    'invalid configuration: AGENTTEAMS_DEPS_S3_ENDPOINT (--deps-s3-endpoint) = "minio:9000": must be an http:// or https:// URL, or empty',
+  )
+})
+
