@@ -7,6 +7,7 @@ import { KubeConfig } from '@kubernetes/client-node'
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import { loadConfig, type Config } from '../config/config.ts'
 import { startReconciler, type ReconcilerHandle } from '../reconciler/main.ts'
+import { createDepsStore, depsStoreSettings, sandboxExtension, sandboxExtensionOptions } from '../reconciler/sandbox-setup.ts'
 import { startProbeServer, startWebhookServer, type WebhookServer } from '../server/webhook-server.ts'
 import { generateCerts } from './certs.ts'
 import { createLogger } from './logger.ts'
@@ -73,11 +74,15 @@ export async function serve(argv: readonly string[], env: NodeJS.ProcessEnv): Pr
   }
 
   let reconciler: ReconcilerHandle | undefined
+  let closeStore = (): void => {}
   if (config.reconcilerEnabled) {
     const kubeconfig = new KubeConfig()
     if (local) kubeconfig.loadFromString(local.kubeconfig)
     else kubeconfig.loadFromDefault()
-    reconciler = await startReconciler({ config, log, registry, kubeconfig })
+    const store = config.sandboxEnabled ? createDepsStore(depsStoreSettings(config)) : undefined
+    closeStore = () => store?.close()
+    const sandbox = store ? sandboxExtension(sandboxExtensionOptions(config, store)) : {}
+    reconciler = await startReconciler({ config, log, registry, kubeconfig, ...sandbox })
   }
 
   const probes = await startProbeServer({
@@ -105,6 +110,7 @@ export async function serve(argv: readonly string[], env: NodeJS.ProcessEnv): Pr
   shuttingDown = true
   if (cluster === 'in-cluster') await new Promise((resolve) => setTimeout(resolve, ENDPOINT_REMOVAL_DELAY_MS))
   await reconciler?.close()
+  closeStore()
   await webhook?.close()
   await local?.close()
   await probes.close()

@@ -2,6 +2,7 @@
 // `backends` and `sources` extensions startReconciler takes (the SandboxBackend with its deps
 // materializer; the API-optional Sandbox and SandboxClaim watches). Builds objects, starts nothing.
 
+import type { Config } from '../config/config.ts'
 import type { Backend } from './backend.ts'
 import { SandboxBackend } from './backend-sandbox.ts'
 import type { BackoffPolicy } from './backoff.ts'
@@ -77,5 +78,38 @@ export function sandboxExtension(o: SandboxExtensionOptions): {
     },
     sources: (ctx) =>
       sandboxWatchSources({ kubeconfig: ctx.kubeconfig, kube: ctx.kube, naming: ctx.naming, namespace: ctx.namespace, clock: ctx.clock, probeEveryMs: o.probeEveryMs }),
+  }
+}
+
+/** The deps store settings of the configuration (AGENTTEAMS_DEPS_*). */
+export function depsStoreSettings(config: Config): DepsStoreSettings {
+  if (config.depsStoreType === 'filesystem') return { type: 'filesystem', dir: config.depsFilesystemDir }
+  return {
+    type: 's3',
+    bucket: config.depsS3Bucket,
+    region: config.depsS3Region,
+    accessKeyId: config.depsS3AccessKeyId,
+    secretAccessKey: config.depsS3SecretAccessKey,
+    forcePathStyle: config.depsS3ForcePathStyle,
+    ...(config.depsS3Endpoint ? { endpoint: config.depsS3Endpoint } : {}),
+    ...(config.depsS3SessionToken ? { sessionToken: config.depsS3SessionToken } : {}),
+  }
+}
+
+/** The sandbox extension's options from the configuration, around an already created store. */
+export function sandboxExtensionOptions(config: Config, store: DepsStore): SandboxExtensionOptions {
+  return {
+    store,
+    capabilities: config.sandboxCapabilities,
+    settings: {
+      poolName: config.sandboxPoolName,
+      prewarmSize: config.sandboxPrewarmSize,
+      agentRuntimeImage: config.sandboxAgentRuntimeImage,
+      claimTimeout: config.sandboxClaimTimeout,
+      waitReadyTimeout: config.sandboxWaitReadyTimeout,
+      ttlAfterCompleted: config.sandboxTtlAfterCompleted,
+      depsPvName: config.sandboxDepsPvName,
+      credentialProviderName: config.sandboxCredentialProviderName,
+    },
   }
 }
