@@ -26,7 +26,8 @@ fi
 cache_root=${WRC_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/worker-runtime-controller}
 command -v go >/dev/null || { echo "tools/build.sh: Go is needed to build the $module tools (install Go 1.26, or set KUBEBUILDER_ASSETS)" >&2; exit 1; }
 gover=$(go env GOVERSION)
-key=$(cat "$src/go.mod" "$src/go.sum" "$src/binaries" | { cat; echo "$gover"; } | sha256sum | cut -c1-16)
+extra="$src/ldflags" # optional: extra -ldflags lines for this module (version stamps)
+key=$(cat "$src/go.mod" "$src/go.sum" "$src/binaries" $( [ -f "$extra" ] && echo "$extra" ) | { cat; echo "$gover"; } | sha256sum | cut -c1-16)
 out="$cache_root/$module-$key"
 stamp="$out/.complete"
 
@@ -49,6 +50,8 @@ if [ -n "$kver" ]; then
     ldflags="$ldflags -X $pkg.gitVersion=$kver -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
   done
 fi
+
+[ -f "$extra" ] && ldflags="$ldflags $(grep -v '^#' "$extra" | tr '\n' ' ')"
 
 start=$(date +%s)
 grep -v '^#' "$src/binaries" | while read -r name pkg; do
