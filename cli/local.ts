@@ -12,7 +12,7 @@ import { POLICY_NAME, WEBHOOK_DENIAL_PREFIX, removeProbeWorker, waitForBackendRu
 import { findKubeBinaries } from '../test/harness/binaries.ts'
 import { startControlPlane, type ControlPlane } from '../test/harness/control-plane.ts'
 import { installCrds } from '../test/harness/crds.ts'
-import { MANIFESTS } from '../test/harness/manifests.ts'
+import { MANIFESTS, OPENKRUISE_CRDS } from '../test/harness/manifests.ts'
 import { ensureNamespace } from '../test/harness/namespaces.ts'
 import { registerWebhooks, unregisterWebhooks } from '../test/harness/webhooks.ts'
 
@@ -100,12 +100,13 @@ async function acquireLock(dir: string): Promise<() => Promise<void>> {
   return () => rm(lock, { force: true })
 }
 
-function welcomeText(kubeconfigPath: string, url: string, withWebhooks: boolean): string {
+function welcomeText(kubeconfigPath: string, url: string, withWebhooks: boolean, binDir: string): string {
   const lines = [
     `Local Kubernetes control plane ready at ${url} (etcd + kube-apiserver, data in ${LOCAL_DIR}/).`,
     'In another shell:',
     '',
     `  export KUBECONFIG=${kubeconfigPath}`,
+    `  export PATH=${binDir}:$PATH   # the kubectl built with the control plane`,
     '  kubectl create namespace demo',
     "  printf 'apiVersion: agentteams.io/v1beta1\\nkind: Worker\\nmetadata: {name: alice, namespace: demo}\\nspec: {runtime: openclaw}\\n' | kubectl apply -f -",
     '  kubectl get workers -n demo',
@@ -113,8 +114,10 @@ function welcomeText(kubeconfigPath: string, url: string, withWebhooks: boolean)
   ]
   if (withWebhooks) {
     lines.push(
-      "  kubectl patch worker alice -n demo --subresource=status --type=merge -p '{\"status\":{\"phase\":\"Running\"}}'",
-      "  kubectl patch worker alice -n demo --type=merge -p '{\"spec\":{\"backendRuntime\":\"sandbox\"}}'   # denied while Running",
+      '  # no kubelet runs here, so the Pod stays Pending and the Worker Starting, on backend pod:',
+      "  kubectl patch worker alice -n demo --type=merge -p '{\"spec\":{\"backendRuntime\":\"sandbox\"}}'   # denied",
+      "  kubectl patch worker alice -n demo --type=merge -p '{\"spec\":{\"state\":\"Stopped\"}}'",
+      "  kubectl patch worker alice -n demo --type=merge -p '{\"spec\":{\"backendRuntime\":\"sandbox\",\"state\":\"Running\"}}'   # allowed once Stopped",
     )
   }
   return `${lines.join('\n')}\n`
@@ -140,7 +143,7 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
     log.info(`starting the local control plane in ${dir}`)
     cp = await startControlPlane({ dir, binaries, handleSignals: false })
     log.info(`kube-apiserver ready at ${cp.url} in ${cp.startMs} ms`)
-    await installCrds(cp.api, [MANIFESTS.workerCrd])
+    await installCrds(cp.api, [MANIFESTS.workerCrd, ...OPENKRUISE_CRDS])
     if (options.webhook) {
       const caPem = options.caPem ?? (options.caFile ? await readFile(options.caFile, 'utf8') : undefined)
       if (!caPem) throw new LocalControlPlaneError('start local control plane: the webhook needs caPem or caFile (the CA of its serving certificate)')
@@ -161,7 +164,7 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
     throw new LocalControlPlaneError(`start local control plane in ${dir}: ${(error as Error).message}`, { cause: error })
   }
   const running = cp
-  const welcome = (): string => welcomeText(running.kubeconfigPath, running.url, options.webhook !== undefined)
+  const welcome = (): string => welcomeText(running.kubeconfigPath, running.url, options.webhook !== undefined, running.binaries.dir)
   let closing: Promise<void> | undefined
   return {
     kubeconfigPath: running.kubeconfigPath,

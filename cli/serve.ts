@@ -114,5 +114,6 @@ export async function serve(argv: readonly string[], env: NodeJS.ProcessEnv): Pr
   await webhook?.close()
   await local?.close()
   await probes.close()
+  log.info('stopped')
   return 0
 }

@@ -18,10 +18,9 @@ import { startReconciler } from '../../reconciler/main.ts'
 import type { Sandbox, SandboxClaim, SandboxSettings } from '../../reconciler/sandbox-objects.ts'
 import { sandboxExtension } from '../../reconciler/sandbox-setup.ts'
 import { kubeconfigFor } from './reconciler-kit.ts'
+import { OPENKRUISE_CRDS } from '../harness/manifests.ts'
 
-export const SANDBOX_CRD_FILES = ['sandboxes', 'sandboxclaims', 'sandboxsets'].map((plural) =>
-  fileURLToPath(new URL(`../../manifests/openkruise/${plural}.agents.kruise.io.yaml`, import.meta.url)),
-)
+export const SANDBOX_CRD_FILES = OPENKRUISE_CRDS
 export const NAMING = { controllerName: 'worker-runtime-controller', resourcePrefix: 'agentteams-' }
 export const WORKER_IMAGE = 'example.com/worker:1'
 const GROUP = '/apis/agents.kruise.io/v1alpha1'

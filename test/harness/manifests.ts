@@ -16,6 +16,14 @@ export const MANIFESTS = {
   validatingAdmissionPolicy: path('policy/validating-admission-policy.yaml'),
 } as const
 
+/**
+ * Our test CRDs of the OpenKruise Agents kinds the sandbox backend uses (no OpenKruise controller
+ * runs here; tests play its part, the local mode leaves claims pending).
+ */
+export const OPENKRUISE_CRDS = ['sandboxes', 'sandboxclaims', 'sandboxsets'].map((plural) =>
+  path(`openkruise/${plural}.agents.kruise.io.yaml`),
+)
+
 /** A Kubernetes object as parsed from YAML. */
 export interface KubeObject {
   apiVersion: string
