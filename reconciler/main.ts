@@ -19,7 +19,7 @@ import type { ObjectWithMeta } from './informer.ts'
 import { type Collection, createKubeClient, createListWatch, type KubeClient, listCollection, resourcePath } from './kube.ts'
 import { LeaderElector } from './leader.ts'
 import { createReconcilerMetrics } from './metrics.ts'
-import { type ReconcilerOptions, resolveOptions } from './options.ts'
+import { type ReconcilerOptions, resolveOptions, workerImages } from './options.ts'
 import { createWorkerReconciler } from './reconcile-worker.ts'
 
 /** What an extension gets to build extra backends and watches (the sandbox backend plugs in here). */
@@ -99,13 +99,7 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
   const metrics = createReconcilerMetrics(options.registry)
   const identity = options.identity ?? `${hostname()}_${randomUUID()}`
   const naming: RuntimeNaming = { controllerName: config.controllerName, resourcePrefix: config.resourcePrefix }
-  const images: Record<string, string> & { default: string } = {
-    default: settings.workerImage,
-    openclaw: settings.workerImage,
-    ...(settings.copawWorkerImage ? { copaw: settings.copawWorkerImage } : {}),
-    ...(settings.hermesWorkerImage ? { hermes: settings.hermesWorkerImage } : {}),
-    ...(settings.openhumanWorkerImage ? { openhuman: settings.openhumanWorkerImage } : {}),
-  }
+  const images = workerImages(settings)
   const pod = new PodBackend({
     ...naming,
     kube,

@@ -35,3 +35,17 @@ export function resolveOptions(config: Config, overrides: Partial<ReconcilerOpti
   const picked = Object.fromEntries(KEYS.map((key) => [key, config[key]])) as ReconcilerOptions
   return { ...picked, ...overrides }
 }
+
+/** Worker images by `spec.runtime`, with `default` for an unset or unlisted runtime. */
+export type WorkerImages = Record<string, string> & { default: string }
+
+/** The image table of the settings: per-runtime images where set, else the worker image. */
+export function workerImages(options: ReconcilerOptions): WorkerImages {
+  return {
+    default: options.workerImage,
+    openclaw: options.workerImage,
+    ...(options.copawWorkerImage ? { copaw: options.copawWorkerImage } : {}),
+    ...(options.hermesWorkerImage ? { hermes: options.hermesWorkerImage } : {}),
+    ...(options.openhumanWorkerImage ? { openhuman: options.openhumanWorkerImage } : {}),
+  }
+}

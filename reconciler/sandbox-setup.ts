@@ -11,6 +11,7 @@ import type { DepsStore } from './deps.ts'
 import { FilesystemDepsStore } from './deps-fs.ts'
 import { S3DepsStore, type S3DepsStoreOptions } from './deps-s3.ts'
 import type { BackendContext } from './main.ts'
+import { workerImages } from './options.ts'
 import { DepsMaterializer } from './sandbox-deps.ts'
 import type { SandboxSettings } from './sandbox-objects.ts'
 import { sandboxWatchSources } from './sandbox-watch.ts'
@@ -46,13 +47,7 @@ export function sandboxExtension(o: SandboxExtensionOptions): {
   return {
     backends: (ctx) => {
       const s = ctx.options
-      const images: Record<string, string> & { default: string } = {
-        default: s.workerImage,
-        openclaw: s.workerImage,
-        ...(s.copawWorkerImage ? { copaw: s.copawWorkerImage } : {}),
-        ...(s.hermesWorkerImage ? { hermes: s.hermesWorkerImage } : {}),
-        ...(s.openhumanWorkerImage ? { openhuman: s.openhumanWorkerImage } : {}),
-      }
+      const images = workerImages(s)
       const materializer = new DepsMaterializer({
         ...ctx.naming,
         kube: ctx.kube,
