@@ -60,19 +60,20 @@ export class PodBackend implements Backend {
     const existing = await this.getPod(worker)
     if (!existing) {
       const created = await this.call('create', 'Pod', worker, () => this.o.kube.request<Pod>({ method: 'POST', path: corePath('pods', worker.metadata?.namespace), body: desired }), true)
-      return { ...mapPodStatus(created ?? desired), warnings }
+      return { ...mapPodStatus(created ?? desired), warnings, depsDelivered: true }
     }
     const state = mapPodStatus(existing)
-    if (state.state === RuntimeState.Stopping) return { ...state, warnings }
+    // The env Secret and the ServiceAccount behind the projected token are in place from here on.
+    if (state.state === RuntimeState.Stopping) return { ...state, warnings, depsDelivered: true }
     const terminal = existing.status?.phase === 'Failed' || existing.status?.phase === 'Succeeded'
     const outdated = existing.metadata?.annotations?.[SPEC_HASH_ANNOTATION] !== desired.metadata.annotations[SPEC_HASH_ANNOTATION]
     if (terminal || outdated) {
       // A finished Pod never runs again and a Pod's spec is immutable: replace it (the next pass creates).
       await this.deletePod(worker, existing.metadata?.uid)
       const message = terminal ? `replacing the finished Pod: ${state.message ?? existing.status?.phase}` : 'restarting the Pod to apply the changed spec'
-      return { state: terminal ? RuntimeState.Failed : RuntimeState.Stopping, message, warnings }
+      return { state: terminal ? RuntimeState.Failed : RuntimeState.Stopping, reason: terminal ? state.reason : 'PodSpecChanged', message, warnings, depsDelivered: true }
     }
-    return { ...state, warnings }
+    return { ...state, warnings, depsDelivered: true }
   }
 
   async stop(worker: Worker): Promise<BackendStatus> {

@@ -38,6 +38,14 @@ const SETTLE_RECHECK_MS = 5_000
 const TOKEN_RETRY_MS = 30_000
 /** How often a Worker waiting for the sandbox API looks again. */
 export const API_MISSING_RECHECK_MS = 30_000
+/** Ready reasons of the sandbox backend beyond the observation's (sandbox-status.ts). */
+export const SandboxReason = {
+  SandboxApiMissing: 'SandboxApiMissing',
+  ClaimNameTooLong: 'ClaimNameTooLong',
+  ClaimPending: 'ClaimPending',
+  SandboxResuming: 'SandboxResuming',
+  SandboxDeleting: 'SandboxDeleting',
+} as const
 export const SANDBOX_API_MISSING =
   'the OpenKruise Agents sandbox API (agents.kruise.io/v1alpha1 sandboxes, sandboxclaims, sandboxsets) is not installed in this cluster; ' +
   'install its CRDs and the Worker starts without a controller restart'
@@ -91,15 +99,16 @@ export class SandboxBackend implements Backend {
 
   async status(worker: Worker): Promise<BackendStatus> {
     const seen = await this.#observe(worker)
-    if (!seen) return { state: RuntimeState.NotFound, message: SANDBOX_API_MISSING }
+    if (!seen) return { state: RuntimeState.NotFound, reason: SandboxReason.SandboxApiMissing, message: SANDBOX_API_MISSING }
     return this.#report(seen.observation)
   }
 
   async create(worker: Worker): Promise<BackendStatus> {
     const seen = await this.#observe(worker)
-    if (!seen) return { state: RuntimeState.Unknown, message: SANDBOX_API_MISSING, requeueAfterMs: API_MISSING_RECHECK_MS }
+    // No deps are written while the API is missing: nothing could mount them yet.
+    if (!seen) return { state: RuntimeState.Unknown, reason: SandboxReason.SandboxApiMissing, message: SANDBOX_API_MISSING, requeueAfterMs: API_MISSING_RECHECK_MS }
     const problem = checkClaimable(this.#o.settings, worker.metadata?.name ?? '')
-    if (problem) return { state: RuntimeState.Failed, message: problem }
+    if (problem) return { state: RuntimeState.Failed, reason: SandboxReason.ClaimNameTooLong, message: problem }
     await this.#ensurePool(worker.metadata?.namespace ?? '')
     const o = seen.observation
     switch (o.state) {
@@ -127,7 +136,7 @@ export class SandboxBackend implements Backend {
 
   async stop(worker: Worker): Promise<BackendStatus> {
     const seen = await this.#observe(worker)
-    if (!seen) return { state: RuntimeState.NotFound, message: SANDBOX_API_MISSING }
+    if (!seen) return { state: RuntimeState.NotFound, reason: SandboxReason.SandboxApiMissing, message: SANDBOX_API_MISSING }
     const { sandbox, state } = seen.observation
     const hibernatable = state !== SandboxState.Failed && state !== SandboxState.Terminating
     if (!this.#o.hibernate || !sandbox || !hibernatable) return this.#removeAll(worker, seen)
@@ -138,7 +147,7 @@ export class SandboxBackend implements Backend {
       this.#o.log.info({ worker: workerKey(worker), sandbox: sandbox.metadata.name }, 'hibernated the sandbox')
     }
     this.#o.materializer.forget(worker)
-    return { state: RuntimeState.Sleeping, message: `Sandbox ${sandbox.metadata.namespace}/${sandbox.metadata.name} is hibernated` }
+    return { state: RuntimeState.Sleeping, reason: 'Hibernated', message: `Sandbox ${sandbox.metadata.namespace}/${sandbox.metadata.name} is hibernated` }
   }
 
   async delete(worker: Worker): Promise<BackendStatus> {
@@ -156,7 +165,7 @@ export class SandboxBackend implements Backend {
   }
 
   #report(o: SandboxObservation): BackendStatus {
-    return { state: STATE[o.state], message: o.message }
+    return { state: STATE[o.state], reason: o.reason, message: o.message }
   }
 
   /** Claim and label-matched Sandboxes; undefined when the sandbox API is not served at all. */
@@ -202,9 +211,11 @@ export class SandboxBackend implements Backend {
     this.#o.events?.record(worker, 'Normal', 'SandboxClaimCreated', `env and token delivered and verified; created SandboxClaim ${claim.metadata.name} (attempt ${attempt})`)
     return {
       state: RuntimeState.Starting,
+      reason: SandboxReason.ClaimPending,
       message: `created SandboxClaim ${ref}; waiting for it to be claimed`,
       warnings: delivery.warnings,
       requeueAfterMs: Math.max(0, delivery.refreshAt - this.#o.clock.now()),
+      depsDelivered: true,
     }
   }
 
@@ -224,7 +235,8 @@ export class SandboxBackend implements Backend {
         refreshAt = now + TOKEN_RETRY_MS
       }
     }
-    return { ...this.#report(o), warnings, requeueAfterMs: Math.max(0, refreshAt - now) }
+    // The claim exists, so its deps were delivered before it (a failed refresh is only a warning).
+    return { ...this.#report(o), warnings, requeueAfterMs: Math.max(0, refreshAt - now), depsDelivered: true }
   }
 
   /** Wake a hibernated Sandbox: fresh deps first, then `spec.paused: false`. */
@@ -235,9 +247,11 @@ export class SandboxBackend implements Backend {
     this.#o.log.info({ worker: workerKey(worker), sandbox: sandbox.metadata.name }, 'deps delivered; resuming the sandbox')
     return {
       state: RuntimeState.Starting,
+      reason: SandboxReason.SandboxResuming,
       message: `resuming Sandbox ${sandbox.metadata.namespace}/${sandbox.metadata.name}`,
       warnings: delivery.warnings,
       requeueAfterMs: Math.max(0, Math.min(delivery.refreshAt - this.#o.clock.now(), SETTLE_RECHECK_MS)),
+      depsDelivered: true,
     }
   }
 
@@ -256,7 +270,7 @@ export class SandboxBackend implements Backend {
     const after = await this.#observe(worker)
     if (!after || after.observation.state === SandboxState.Absent) return { state: RuntimeState.NotFound }
     const left = [...(after.claim ? [`SandboxClaim ${after.claim.metadata.name}`] : []), ...after.sandboxes.map((s) => `Sandbox ${s.metadata.name}`)]
-    return { state: RuntimeState.Stopping, message: `waiting for ${left.join(', ')} to be deleted`, requeueAfterMs: SETTLE_RECHECK_MS }
+    return { state: RuntimeState.Stopping, reason: SandboxReason.SandboxDeleting, message: `waiting for ${left.join(', ')} to be deleted`, requeueAfterMs: SETTLE_RECHECK_MS }
   }
 
   async #deleteSandboxes(worker: Worker, sandboxes: readonly Sandbox[]): Promise<void> {

@@ -23,6 +23,18 @@ export interface BackendStatus {
   state: RuntimeState
   /** Detail for `status.message` (a container's waiting reason, a provider message). */
   message?: string | undefined
+  /**
+   * Why the runtime is in this state, in CamelCase (`PodPending`, `ClaimTimedOut`,
+   * `SandboxNotReady`, `SandboxApiMissing`, ...): the reason of the Worker's `Ready` condition.
+   */
+  reason?: string | undefined
+  /**
+   * True when the Worker's env and token are in place for this runtime (written, and verified
+   * where the backend can). Only the backend knows: unset means it cannot tell on this pass (its
+   * API is missing, the runtime is being removed), and `DepsMaterialized` keeps its last value.
+   * A failed delivery is a thrown DepsError, never a status.
+   */
+  depsDelivered?: boolean | undefined
   /** Things the user should fix that do not stop the runtime (unused spec.env keys, ignored fields). */
   warnings?: string[] | undefined
   /**

@@ -1,6 +1,6 @@
 // How a worker Pod's status reads as a runtime state (product.md §7): Pending / ContainerCreating
-// → Starting, Running + Ready → Running, Failed → Failed; a Pod being deleted → Stopping. Pure, so
-// the whole table is unit-tested without an API server.
+// → Starting, Running + Ready → Running, Failed → Failed; a Pod being deleted → Stopping; each with
+// the CamelCase reason the Worker's Ready condition shows. Pure: unit-tested without an API server.
 
 import { RuntimeState, type BackendStatus } from './backend.ts'
 
@@ -34,21 +34,21 @@ function containerDetail(pod: Pod): string | undefined {
 /** The runtime state of a Worker whose Pod is `pod` (undefined: no Pod). */
 export function mapPodStatus(pod: Pod | undefined): BackendStatus {
   if (!pod) return { state: RuntimeState.NotFound }
-  if (pod.metadata?.deletionTimestamp) return { state: RuntimeState.Stopping, message: 'the Pod is being deleted' }
+  if (pod.metadata?.deletionTimestamp) return { state: RuntimeState.Stopping, reason: 'PodDeleting', message: 'the Pod is being deleted' }
   const phase = pod.status?.phase
   const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false
   const detail = containerDetail(pod)
   switch (phase) {
     case 'Running':
-      return ready ? { state: RuntimeState.Running } : { state: RuntimeState.Starting, message: detail ?? 'the worker container is not ready yet' }
+      return ready ? { state: RuntimeState.Running, reason: 'PodReady' } : { state: RuntimeState.Starting, reason: 'PodNotReady', message: detail ?? 'the worker container is not ready yet' }
     case 'Failed':
-      return { state: RuntimeState.Failed, message: pod.status?.message || pod.status?.reason || detail || 'the Pod failed' }
+      return { state: RuntimeState.Failed, reason: 'PodFailed', message: pod.status?.message || pod.status?.reason || detail || 'the Pod failed' }
     case 'Succeeded':
-      return { state: RuntimeState.Failed, message: detail ? `the worker container exited: ${detail}` : 'the worker container exited' }
+      return { state: RuntimeState.Failed, reason: 'PodSucceeded', message: detail ? `the worker container exited: ${detail}` : 'the worker container exited' }
     case 'Pending':
     case undefined:
-      return { state: RuntimeState.Starting, message: detail ?? 'the Pod is pending' }
+      return { state: RuntimeState.Starting, reason: 'PodPending', message: detail ?? 'the Pod is pending' }
     default:
-      return { state: RuntimeState.Unknown, message: `the Pod is in phase ${phase}` }
+      return { state: RuntimeState.Unknown, reason: 'PodPhaseUnknown', message: `the Pod is in phase ${phase}` }
   }
 }

@@ -101,7 +101,8 @@ async function run(worker: Worker, d: WorkerReconcilerDeps): Promise<Result> {
   if (!verdict.allowed) {
     // Leave the running runtime exactly as it is; only tell the user.
     const phase = runningPhase(current.state)
-    await report(worker, d, { phase, message: verdict.message, conditions: [ready(phase === WorkerPhase.Running ? 'True' : 'False', phase), switchCondition(worker, verdict, d)] })
+    const readiness = phase === WorkerPhase.Running ? ready('True', 'Running') : ready('False', current.reason ?? phase)
+    await report(worker, d, { phase, message: verdict.message, conditions: [readiness, switchCondition(worker, verdict, d)] })
     return requeue(undefined, current)
   }
   const target = desiredBackendRuntime(worker, d.defaultBackendRuntime)
@@ -120,16 +121,13 @@ async function run(worker: Worker, d: WorkerReconcilerDeps): Promise<Result> {
     d.events.record(recorded, 'Normal', EventReason.RuntimeCreated, `created the Worker's runtime on the ${target} backend`)
   }
   const phase = runningPhase(after.state)
-  await report(recorded, d, {
-    phase,
-    backendRuntime: target,
-    message: message(after),
-    conditions: [
-      phase === WorkerPhase.Running ? ready('True', 'Running') : ready('False', phase, after.message ?? ''),
-      { type: ConditionType.DepsMaterialized, status: 'True', reason: 'Delivered', message: `env and token delivered by the ${target} backend` },
-      switchCondition(recorded, { allowed: true }, d),
-    ],
-  })
+  const conditions = [
+    phase === WorkerPhase.Running ? ready('True', 'Running') : ready('False', after.reason ?? phase, after.message ?? ''),
+    switchCondition(recorded, { allowed: true }, d),
+  ]
+  // Only the backend knows whether the deps reached the runtime; otherwise the condition keeps its value.
+  if (after.depsDelivered) conditions.push({ type: ConditionType.DepsMaterialized, status: 'True', reason: 'Delivered', message: `env and token delivered by the ${target} backend` })
+  await report(recorded, d, { phase, backendRuntime: target, message: message(after), conditions })
   return requeue(phase === WorkerPhase.Running ? undefined : TRANSITION_RECHECK_MS, after)
 }
 

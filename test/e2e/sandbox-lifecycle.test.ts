@@ -162,6 +162,7 @@ t.test('a Sandbox that is Running but not Ready with a message → Failed with t
   const failed = await phase(ns, 'bob', 'Failed')
   t.match(failed.status?.message, 'is not ready: Back-off pulling image "example.com/worker:1"')
   t.equal(condition(failed, 'Ready')?.status, 'False')
+  t.equal(condition(failed, 'Ready')?.reason, 'SandboxNotReady')
 })
 
 t.test('a timed-out claim → Failed with the provider message; re-claims back off exponentially', async (t) => {
@@ -179,6 +180,7 @@ t.test('a timed-out claim → Failed with the provider message; re-claims back o
       const failed = await phase(ns, 'carol', 'Failed')
       t.match(failed.status?.message, 'timed out: Timeout reached after 5m0.5s, claimed 0/1 sandboxes', "the provider's message")
       t.match(failed.status?.message, 'next claim not before')
+      t.equal(condition(failed, 'Ready')?.reason, 'ClaimTimedOut', 'the Ready reason names the timeout')
     }
     const next = await claimOf(ns, 'carol', claim.metadata.uid)
     const waited = Date.now() - timedOutAt

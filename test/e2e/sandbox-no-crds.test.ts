@@ -40,6 +40,8 @@ t.test('without the sandbox API: pod Workers run, sandbox Workers say why; insta
     return /sandbox API .* is not installed/.test(condition(w, 'Ready')?.message ?? '') ? w : undefined
   })
   t.equal(condition(waiting, 'Ready')?.status, 'False')
+  t.equal(condition(waiting, 'Ready')?.reason, 'SandboxApiMissing', 'kubectl get -o yaml says why in the Ready reason')
+  t.not(condition(waiting, 'DepsMaterialized')?.status, 'True', 'the Worker does not claim its deps were delivered')
   t.match(waiting.status?.message, 'install its CRDs')
   t.not(waiting.status?.phase, 'Running')
 

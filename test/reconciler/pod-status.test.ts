@@ -27,3 +27,17 @@ t.test('the mapping table', async (t) => {
     else t.notOk(got.message, `${name}: no message`)
   }
 })
+
+t.test('every state carries the reason the Worker\'s Ready condition shows', async (t) => {
+  const cases: Array<[Pod, string]> = [
+    [pod({ phase: 'Pending' }), 'PodPending'],
+    [pod({ phase: 'Running', conditions: [{ type: 'Ready', status: 'False' }] }), 'PodNotReady'],
+    [pod({ phase: 'Running', conditions: ready }), 'PodReady'],
+    [pod({ phase: 'Failed', reason: 'Evicted' }), 'PodFailed'],
+    [pod({ phase: 'Succeeded' }), 'PodSucceeded'],
+    [pod({ phase: 'Running' }, { deletionTimestamp: '2026-01-01T00:00:00Z' }), 'PodDeleting'],
+    [pod({ phase: 'Unknown' }), 'PodPhaseUnknown'],
+  ]
+  for (const [input, reason] of cases) t.equal(mapPodStatus(input).reason, reason, `phase ${input.status?.phase} → ${reason}`)
+  t.equal(mapPodStatus(undefined).reason, undefined, 'no Pod: no reason')
+})

@@ -195,3 +195,33 @@ t.test('delete: a Worker that moved to sandbox is cleaned there, and its old pod
   await run()
   t.same(log.filter((l) => !l.startsWith('event')), ['sandbox.delete', 'pod.delete', 'delete ServiceAccount', 'finalizers []'])
 })
+
+const conditionOf = (w: Worker, type: string) => w.status?.conditions?.find((c) => c.type === type)
+
+t.test('DepsMaterialized follows the backend: not claimed while the sandbox API is missing; the backend reason is the Ready reason', async (t) => {
+  const sandbox = fakeBackend('sandbox', [])
+  sandbox.create = async () => ({ state: 'Unknown', reason: 'SandboxApiMissing', message: 'the OpenKruise Agents sandbox API is not installed' })
+  const { stored, run } = setup({ spec: { backendRuntime: 'sandbox' } }, [fakeBackend('pod', []), sandbox])
+  await run()
+  t.equal(conditionOf(stored.worker, 'DepsMaterialized'), undefined, 'nothing claims the deps were delivered')
+  t.match(conditionOf(stored.worker, 'Ready'), { status: 'False', reason: 'SandboxApiMissing', message: /sandbox API is not installed/ })
+
+  sandbox.create = async () => ({ state: 'Starting', reason: 'ClaimPending', message: 'created SandboxClaim ns/p-worker-w', depsDelivered: true })
+  await run()
+  t.match(conditionOf(stored.worker, 'DepsMaterialized'), { status: 'True', reason: 'Delivered' }, 'True once the backend delivered them')
+  t.match(conditionOf(stored.worker, 'Ready'), { status: 'False', reason: 'ClaimPending' })
+
+  sandbox.create = async () => ({ state: 'Failed', reason: 'ClaimTimedOut', message: 'SandboxClaim ns/p-worker-w timed out' })
+  await run()
+  t.equal(stored.worker.status?.phase, 'Failed')
+  t.match(conditionOf(stored.worker, 'Ready'), { status: 'False', reason: 'ClaimTimedOut', message: /timed out/ })
+})
+
+t.test('a pass that cannot tell leaves an earlier DepsMaterialized=False as it is', async (t) => {
+  const sandbox = fakeBackend('sandbox', [])
+  sandbox.create = async () => ({ state: 'Unknown', reason: 'SandboxApiMissing' })
+  const failed = { type: 'DepsMaterialized', status: 'False' as const, reason: 'StoreUnavailable', message: 'write deps object ...: connect ECONNREFUSED', lastTransitionTime: '2026-01-01T00:00:00Z' }
+  const { stored, run } = setup({ spec: { backendRuntime: 'sandbox' }, status: { backendRuntime: 'sandbox', phase: 'Pending', conditions: [failed] } }, [fakeBackend('pod', []), sandbox])
+  await run()
+  t.same(conditionOf(stored.worker, 'DepsMaterialized'), failed)
+})
