@@ -201,7 +201,12 @@ async function report(worker: Worker, d: WorkerReconcilerDeps, input: StatusInpu
   if (next.phase === WorkerPhase.Failed) d.events.record(worker, 'Warning', EventReason.Failed, next.message ?? 'the Worker failed')
 }
 
-/** Deletion: clean up on the applied backend (empty ⇒ pod), remove the ServiceAccount, then release the Worker. */
+/**
+ * Deletion: clean up on the applied backend (empty ⇒ pod), then let every other registered backend
+ * remove what a Worker that moved between backends left there — its old env Secret on pod; its deps
+ * (env and token in the store), claim and Sandboxes on sandbox — then remove the ServiceAccount and
+ * release the Worker. Nothing records where a Worker has been, so every backend is asked.
+ */
 async function finalize(worker: Worker, d: WorkerReconcilerDeps): Promise<Result> {
   if (!hasFinalizer(worker)) return {}
   const applied = appliedBackendRuntime(worker) ?? BackendRuntime.Pod
@@ -209,9 +214,11 @@ async function finalize(worker: Worker, d: WorkerReconcilerDeps): Promise<Result
   if (!backend) throw new Error(`clean up Worker ${workerKey(worker)}: ${unavailableMessage(applied)}; remove the finalizer by hand to delete it anyway`)
   const after = await backend.delete(worker)
   if (after.state !== RuntimeState.NotFound) return { requeueAfterMs: 1000 }
-  // A Worker that moved off the pod backend may still have its old env Secret there.
-  const pod = d.backends.get(BackendRuntime.Pod)
-  if (applied !== BackendRuntime.Pod && pod) await pod.delete(worker)
+  for (const [name, other] of d.backends) {
+    if (name === applied) continue
+    const left = await other.delete(worker)
+    if (left.state !== RuntimeState.NotFound) return { requeueAfterMs: 1000 }
+  }
   await deleteServiceAccount(d.kube, d.naming, worker)
   d.events.record(worker, 'Normal', EventReason.CleanedUp, `removed the Worker's runtime from the ${applied} backend and its ServiceAccount`)
   await removeFinalizer(d.kube, worker)

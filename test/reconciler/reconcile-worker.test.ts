@@ -130,7 +130,7 @@ t.test('delete: a legacy Worker is cleaned up on the pod backend, then released'
   const { stored, run } = setup(worker, [fakeBackend('pod', log, 'Running'), fakeBackend('sandbox', log)], log)
   await run()
   const order = log.filter((l) => !l.startsWith('event'))
-  t.same(order, ['pod.delete', 'delete ServiceAccount', 'finalizers []'], 'runtime first, then the ServiceAccount, then the finalizer')
+  t.same(order, ['pod.delete', 'sandbox.delete', 'delete ServiceAccount', 'finalizers []'], 'runtime first, leftovers elsewhere, then the ServiceAccount, then the finalizer')
   t.same(stored.worker.metadata?.finalizers, [])
 })
 
@@ -224,4 +224,22 @@ t.test('a pass that cannot tell leaves an earlier DepsMaterialized=False as it i
   const { stored, run } = setup({ spec: { backendRuntime: 'sandbox' }, status: { backendRuntime: 'sandbox', phase: 'Pending', conditions: [failed] } }, [fakeBackend('pod', []), sandbox])
   await run()
   t.same(conditionOf(stored.worker, 'DepsMaterialized'), failed)
+})
+
+t.test('delete: a Worker that moved from sandbox to pod is cleaned on pod, and the sandbox backend removes its deps, claim and Sandboxes', async (t) => {
+  const log: Log = []
+  const worker = { spec: { backendRuntime: 'pod' }, status: { phase: 'Running', backendRuntime: 'pod' }, metadata: { deletionTimestamp: '2026-01-01T00:00:00Z', finalizers: ['agentteams.io/cleanup'] } }
+  const { stored, run } = setup(worker, [fakeBackend('pod', log, 'Running'), fakeBackend('sandbox', log)], log)
+  await run()
+  t.same(log.filter((l) => !l.startsWith('event')), ['pod.delete', 'sandbox.delete', 'delete ServiceAccount', 'finalizers []'])
+  t.same(stored.worker.metadata?.finalizers, [])
+})
+
+t.test('delete: the finalizer stays while a leftover on the other backend is still going', async (t) => {
+  const sandbox = fakeBackend('sandbox', [])
+  sandbox.delete = async () => ({ state: 'Stopping', message: 'waiting for Sandbox x to be deleted' })
+  const worker = { spec: {}, status: { phase: 'Running', backendRuntime: 'pod' }, metadata: { deletionTimestamp: '2026-01-01T00:00:00Z', finalizers: ['agentteams.io/cleanup'] } }
+  const { stored, run } = setup(worker, [fakeBackend('pod', []), sandbox])
+  t.same(await run(), { requeueAfterMs: 1000 })
+  t.same(stored.worker.metadata?.finalizers, ['agentteams.io/cleanup'])
 })

@@ -1,0 +1,75 @@
+// Who a Worker's deps (env + token in the store) belong to, end to end on a real API server and a
+// real MinIO: a Worker that moved from sandbox to pod still has them removed when it is deleted.
+// The tests play the OpenKruise controller and the kubelet.
+
+import t, { type Test } from 'tap'
+import { installCrds } from '../harness/crds.ts'
+import { MANIFESTS } from '../harness/manifests.ts'
+import { createNamespace } from '../harness/namespaces.ts'
+import { startS3Server } from '../harness/s3-server.ts'
+import { startSuiteControlPlane } from '../harness/suite.ts'
+import { createWorker, workerPath } from '../harness/workers.ts'
+import type { Worker } from '../../api/worker.ts'
+import { depsKeys } from '../../reconciler/deps.ts'
+import { S3DepsStore } from '../../reconciler/deps-s3.ts'
+import { eventually, getJson, markPodRunning, patchWorkerSpec, podPath, saPath } from './reconciler-kit.ts'
+import { bindSandbox, getClaim, listSandboxes, LogCapture, SANDBOX_CRD_FILES, startSandboxController } from './sandbox-kit.ts'
+
+const cp = await startSuiteControlPlane(t)
+await installCrds(cp.api, [MANIFESTS.workerCrd, ...SANDBOX_CRD_FILES])
+const s3 = await startS3Server()
+t.teardown(() => s3.close())
+const store = new S3DepsStore({ endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, forcePathStyle: true })
+t.teardown(() => store.close())
+const logs = new LogCapture()
+/** Every secret value this file uses or sees; none may reach a log line. */
+const secrets: string[] = [s3.secretAccessKey]
+
+async function controller(t: Test, ns: string) {
+  const c = await startSandboxController(cp, ns, { store, logs })
+  t.teardown(() => c.close())
+  return c
+}
+
+const worker = (ns: string, name: string) => getJson(cp.api, workerPath(ns, name)) as Promise<Worker | undefined>
+const phase = (ns: string, name: string, wanted: string) =>
+  eventually(`Worker ${ns}/${name} phase ${wanted}`, async () => {
+    const w = await worker(ns, name)
+    return w?.status?.phase === wanted ? w : undefined
+  })
+const gone = (ns: string, name: string) => eventually(`Worker ${ns}/${name} to be gone`, async () => ((await worker(ns, name)) === undefined ? true : undefined))
+const text = async (key: string) => (await s3.getObject(key))?.toString('utf8')
+
+t.test('a Worker that moved from sandbox to pod leaves no deps in the store when it is deleted', async (t) => {
+  const ns = await createNamespace(cp.api, 'deps-moved')
+  await controller(t, ns)
+  const secret = `moved-secret-${Math.random().toString(36).slice(2)}`
+  secrets.push(secret)
+  await createWorker(cp.api, ns, 'max', { backendRuntime: 'sandbox', env: { API_KEY: secret } })
+  await bindSandbox(cp.api, await eventually('the claim', () => getClaim(cp.api, ns, 'max')))
+  await phase(ns, 'max', 'Running')
+  const keys = depsKeys('max')
+  secrets.push((await text(keys.token)) ?? '')
+
+  await patchWorkerSpec(cp.api, ns, 'max', { state: 'Stopped' })
+  await phase(ns, 'max', 'Stopped')
+  t.match(await text(keys.env), secret, 'a Stopped Worker keeps its deps (for its restart)')
+  await patchWorkerSpec(cp.api, ns, 'max', { backendRuntime: 'pod', state: 'Running' })
+  const pod = await eventually('the Pod on the new backend', () => getJson(cp.api, podPath(ns, 'agentteams-worker-max')))
+  await markPodRunning(cp.api, ns, pod.metadata.name)
+  const running = await phase(ns, 'max', 'Running')
+  t.equal(running.status?.backendRuntime, 'pod', 'the Worker now runs on the pod backend')
+  t.ok(await text(keys.token), 'its old token is still in the bucket while it runs on pod')
+
+  t.equal((await cp.api.request('DELETE', workerPath(ns, 'max'))).status, 200)
+  await gone(ns, 'max')
+  t.same(await s3.listKeys('workers-deps/max/'), [], 'no env, token or anything else of the Worker is left in the bucket')
+  t.equal(await getClaim(cp.api, ns, 'max'), undefined, 'no claim')
+  t.same(await listSandboxes(cp.api, ns), [], 'no Sandbox')
+  t.equal(await getJson(cp.api, saPath(ns, 'agentteams-worker-max')), undefined, 'no ServiceAccount')
+})
+
+t.test('no secret value appears in any log line of this file', async (t) => {
+  t.ok(logs.lines.length > 10, `the controllers logged (${logs.lines.length} lines at debug level)`)
+  t.same(logs.leaks(secrets), [], 'no log line holds a token, an env value or the S3 secret key')
+})
