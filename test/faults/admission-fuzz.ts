@@ -186,7 +186,7 @@ export class FuzzGenerator {
         return this.#json(root, kind, `without ${field}`, field === 'request' || field === 'request.uid' ? undefined : uid)
       }
       case CaseKind.Deep: {
-        const depth = this.#pick([64, 1_000, 10_000, 100_000])
+        const depth = this.#pick([64, 1_000, 2_000, 5_000, 10_000, 100_000])
         const where = this.#pick(['request.object.spec.env', 'request.object.spec', 'request.object.metadata.labels', 'request.oldObject.status', 'request.options', 'request.object'])
         const parts = where.split('.')
         let node: Json = root
