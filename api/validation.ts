@@ -1,7 +1,14 @@
-// Field validation of a Worker that the CRD schema also states, repeated here so the webhook can
-// guard an upstream-installed CRD and name the field in its message. Pure; returns messages.
+// Field validation of a Worker: the enums the CRD schema also states (repeated so the webhook can
+// guard an upstream-installed CRD and name the field), and the name limit no schema states.
+// Pure; returns messages.
 
-import { AGENT_RUNTIMES, BACKEND_RUNTIMES, WORKER_STATES, type Worker } from './worker.ts'
+import { AGENT_RUNTIMES, BACKEND_RUNTIMES, LABEL_WORKER, WORKER_STATES, type Worker } from './worker.ts'
+
+/**
+ * The longest Worker name: a label value has at most 63 characters (Kubernetes
+ * `validation.LabelValueMaxLength`), and every runtime object carries the name as `agentteams.io/worker`.
+ */
+export const MAX_WORKER_NAME_LENGTH = 63
 
 function checkEnum(path: string, value: unknown, allowed: readonly string[]): string | undefined {
   if (value === undefined || value === null || value === '') return undefined
@@ -17,4 +24,18 @@ export function validateWorkerFields(worker: Worker): string[] {
     checkEnum('spec.state', spec.state, WORKER_STATES),
     checkEnum('spec.runtime', spec.runtime, AGENT_RUNTIMES),
   ].filter((m): m is string => m !== undefined)
+}
+
+/**
+ * Why a new Worker's `metadata.name` cannot work, one message; empty when it can. The API server
+ * accepts names up to 253 characters, but every backend labels the Worker's runtime objects with
+ * it, so a longer one would fail only later, on the backend. Names are immutable: check on CREATE.
+ */
+export function validateWorkerName(worker: Worker): string[] {
+  const name = worker.metadata?.name
+  if (typeof name !== 'string' || name.length <= MAX_WORKER_NAME_LENGTH) return []
+  return [
+    `metadata.name: Too long: ${JSON.stringify(name)} has ${name.length} characters, at most ${MAX_WORKER_NAME_LENGTH} are allowed: ` +
+      `the name becomes the value of the ${LABEL_WORKER} label on the Worker's runtime objects (Pod, SandboxClaim, ...), and label values are limited to ${MAX_WORKER_NAME_LENGTH} characters`,
+  ]
 }

@@ -1,9 +1,9 @@
-// The validating webhook for Workers: enum checks on CREATE, enum checks plus the
+// The validating webhook for Workers: name length and enum checks on CREATE, enum checks plus the
 // spec.backendRuntime transition rule (api/backend-runtime.ts, product.md §3) on UPDATE. Anything
 // else — another kind, a subresource such as status, DELETE, CONNECT — is allowed untouched.
 
 import { checkBackendRuntimeChange } from '../api/backend-runtime.ts'
-import { validateWorkerFields } from '../api/validation.ts'
+import { validateWorkerFields, validateWorkerName } from '../api/validation.ts'
 import { GROUP, KIND, type BackendRuntime, type Worker } from '../api/worker.ts'
 import { type AdmissionRequest, type AdmissionResponse, Operation, allowed, denied, isMainResourceOf } from './admission.ts'
 
@@ -22,7 +22,7 @@ export function validateWorker(request: AdmissionRequest, options: ValidateWorke
   if (!isMainResourceOf(request, GROUP, KIND)) return allowed(request)
   const worker = request.object as Worker
   if (request.operation === Operation.Create) {
-    const messages = validateWorkerFields(worker)
+    const messages = [...validateWorkerName(worker), ...validateWorkerFields(worker)]
     return messages.length === 0 ? allowed(request) : denied(request, messages.join('; '))
   }
   if (request.operation !== Operation.Update) return allowed(request)

@@ -61,6 +61,27 @@ t.test('validate-workers', async (t) => {
     })
   })
 
+  t.test('denies a CREATE whose name is longer than a label value, naming metadata.name, the limit and why', async (t) => {
+    const long = withStatus(stored, undefined)
+    long.metadata = { ...long.metadata, name: 'n'.repeat(64) }
+    const res = await send(createReview(long, { uid: 'uid-long' }))
+    const response = res.answer().response
+    t.equal(response.allowed, false)
+    t.same(response.status?.code, 403)
+    t.match(response.status?.message, /^metadata\.name: Too long: "n{64}" has 64 characters, at most 63 are allowed: the name becomes the value of the agentteams\.io\/worker label/)
+    const fits = withStatus(stored, undefined)
+    fits.metadata = { ...fits.metadata, name: 'n'.repeat(63) }
+    t.equal((await send(createReview(fits))).answer().response.allowed, true, '63 characters are fine')
+  })
+
+  t.test('never blocks an UPDATE of a Worker whose long name is already stored (a finalizer removal)', async (t) => {
+    const old = structuredClone(stored)
+    old.metadata = { ...old.metadata, name: 'n'.repeat(70), finalizers: ['agentteams.io/cleanup'] }
+    const released = structuredClone(old)
+    released.metadata = { ...released.metadata, finalizers: [] }
+    t.equal((await send(updateReview(old, released))).answer().response.allowed, true)
+  })
+
   t.test('allows a valid CREATE', async (t) => {
     const res = await send(createReview(withStatus(stored, undefined)))
     t.equal(res.answer().response.allowed, true)
