@@ -1,0 +1,148 @@
+// `npm run bench:reconcile`: N sandbox Workers applied at once to a real control plane (the test
+// harness) with a real MinIO; the time until every SandboxClaim exists with its deps written, for
+// the controller (its own process: controller-child.ts, API requests counted, RSS its own) at the
+// default AGENTTEAMS_MAX_CONCURRENT_RECONCILES and at a higher one, next to the floor
+// (reconcile-floor.ts). Claims are never fulfilled: nothing past the claim is measured. Then RSS
+// with 5,000 Workers. Prints a table, then one JSON line. A script, not a test: it asserts nothing.
+//   BENCH_N=200,500,1000  BENCH_HIGH_CONCURRENCY=16  BENCH_RSS_N=5000 (0: skip)  BENCH_APPLY_CONCURRENCY=20
+
+import { loadConfig } from '../config/config.ts'
+import type { Worker } from '../api/worker.ts'
+import { S3DepsStore, type S3DepsStoreOptions } from '../reconciler/deps-s3.ts'
+import { createKubeClient, type KubeClient } from '../reconciler/kube.ts'
+import { claimPath } from '../test/e2e/sandbox-kit.ts'
+import { kubeconfigFor } from '../test/e2e/reconciler-kit.ts'
+import { startControllerProcess } from '../test/faults/controller-process.ts'
+import { startControlPlane } from '../test/harness/control-plane.ts'
+import { installCrds } from '../test/harness/crds.ts'
+import { MANIFESTS, OPENKRUISE_CRDS } from '../test/harness/manifests.ts'
+import { createNamespace } from '../test/harness/namespaces.ts'
+import { startS3Server } from '../test/harness/s3-server.ts'
+import { workerManifest, workerPath } from '../test/harness/workers.ts'
+import { describeMachine, machineLine } from './machine.ts'
+import { forEachLimit } from './pool.ts'
+import { runFloor } from './reconcile-floor.ts'
+
+const SIZES = (process.env['BENCH_N'] ?? '200,500,1000').split(',').map(Number).filter((n) => n > 0)
+const DEFAULT_CONCURRENCY = loadConfig({}).maxConcurrentReconciles
+const HIGH_CONCURRENCY = Number(process.env['BENCH_HIGH_CONCURRENCY'] ?? 16)
+const RSS_N = Number(process.env['BENCH_RSS_N'] ?? 5000)
+/** Clients creating Workers at once, like `kubectl apply` from 20 terminals (and the floor's parallelism). */
+const APPLY_CONCURRENCY = Number(process.env['BENCH_APPLY_CONCURRENCY'] ?? 20)
+/** Per-run deadline; a run that misses it is reported, not hidden. */
+const RUN_TIMEOUT_MS = Number(process.env['BENCH_RUN_TIMEOUT_S'] ?? 1200) * 1000
+const MiB = (bytes: number) => Math.round(bytes / 1048576)
+
+/** Realistic sandbox Workers: a runtime and a few env entries, names unique per run (the bucket is shared). */
+function manifests(namespace: string, tag: string, n: number): Worker[] {
+  return Array.from({ length: n }, (_, i) =>
+    workerManifest(namespace, `${tag}-${String(i).padStart(5, '0')}`, {
+      backendRuntime: 'sandbox',
+      runtime: 'openclaw',
+      env: { LOG_LEVEL: 'info', OPENCLAW_MODEL: 'qwen-max', OPENCLAW_MAX_TURNS: '40', TZ: 'Europe/Berlin', OPENCLAW_WORKSPACE: '/workspace' },
+    }))
+}
+
+interface ControllerRun {
+  n: number
+  concurrency: number
+  ms: number
+  requestsPerWorker: number
+  requestsByKind: Record<string, number>
+  storeOpsPerWorker: number
+  rssMiB: number
+  peakRssMiB: number
+  claims: number
+  depsObjects: number
+  duplicateCreates: number
+}
+
+async function main(): Promise<void> {
+  const machine = describeMachine()
+  console.log(machineLine(machine))
+  const cp = await startControlPlane({ onProgress: (line) => console.log(`# ${line}`) })
+  await installCrds(cp.api, [MANIFESTS.workerCrd, ...OPENKRUISE_CRDS])
+  const s3 = await startS3Server()
+  const s3Options: S3DepsStoreOptions = { endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, forcePathStyle: true }
+  const kube = createKubeClient(kubeconfigFor(cp))
+  const store = new S3DepsStore(s3Options)
+  const countClaims = async (ns: string) => ((await kube.request<{ items: unknown[] }>({ method: 'GET', path: claimPath(ns) })).items ?? []).length
+  const countDeps = async (tag: string) => (await s3.listKeys(`workers-deps/${tag}-`)).length
+
+  const controllerRun = async (n: number, concurrency: number): Promise<ControllerRun> => {
+    const tag = `c${n}x${concurrency}`
+    const ns = await createNamespace(cp.api, `bench-${tag}`)
+    const child = await startControllerProcess({ kubeconfigPath: cp.kubeconfigPath, namespace: ns, s3: s3Options, concurrency, logs: 'discard' })
+    try {
+      for (let s = await child.stats(); !s.ready; s = await child.stats()) await new Promise((r) => setTimeout(r, 100))
+      const base = await child.stats()
+      const started = Date.now()
+      await forEachLimit(manifests(ns, tag, n), APPLY_CONCURRENCY, async (w) => void (await kube.request({ method: 'POST', path: workerPath(ns), body: w })))
+      let stats = await child.stats()
+      for (;;) {
+        const made = new Set(stats.claims.filter((c) => c.outcome === 'created').map((c) => c.name))
+        if (made.size >= n) break
+        if (Date.now() - started > RUN_TIMEOUT_MS) throw new Error(`${tag}: only ${made.size}/${n} claims after ${RUN_TIMEOUT_MS / 1000} s`)
+        await new Promise((r) => setTimeout(r, 250))
+        stats = await child.stats()
+      }
+      const created = stats.claims.filter((c) => c.outcome === 'created')
+      const ms = Math.max(...created.map((c) => c.at)) - started
+      const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0)
+      const byKind = Object.fromEntries(Object.entries(stats.requests).map(([k, v]) => [k, (v - (base.requests[k] ?? 0)) / n]).filter(([, v]) => (v as number) > 0))
+      return {
+        n,
+        concurrency,
+        ms,
+        requestsPerWorker: (total(stats.requests) - total(base.requests)) / n,
+        requestsByKind: byKind,
+        storeOpsPerWorker: (total(stats.store) - total(base.store)) / n,
+        rssMiB: MiB(stats.rss),
+        peakRssMiB: MiB(stats.maxRss),
+        claims: await countClaims(ns),
+        depsObjects: await countDeps(tag),
+        duplicateCreates: created.length - new Set(created.map((c) => c.name)).size,
+      }
+    } finally {
+      await child.stop()
+    }
+  }
+
+  const rows: Array<{ n: number; floorMs: number; floorRequestsPerWorker: number; runs: ControllerRun[] }> = []
+  try {
+    for (const n of SIZES) {
+      const ns = await createNamespace(cp.api, `bench-floor${n}`)
+      const floor = await runFloor(kube, store, ns, manifests(ns, `f${n}`, n), APPLY_CONCURRENCY)
+      console.log(`# N=${n}: floor ${(floor.ms / 1000).toFixed(2)} s (${await countClaims(ns)} claims, ${await countDeps(`f${n}`)} deps objects)`)
+      const runs: ControllerRun[] = []
+      for (const concurrency of [...new Set([DEFAULT_CONCURRENCY, HIGH_CONCURRENCY])]) {
+        const run = await controllerRun(n, concurrency)
+        console.log(`# N=${n}: controller (concurrency ${concurrency}) ${(run.ms / 1000).toFixed(2)} s, ${run.claims} claims, ${run.depsObjects} deps objects, ${run.requestsPerWorker.toFixed(1)} API requests/Worker, RSS ${run.rssMiB} MiB`)
+        runs.push(run)
+      }
+      rows.push({ n, floorMs: floor.ms, floorRequestsPerWorker: floor.requests / n, runs })
+    }
+    const big = RSS_N > 0 ? await controllerRun(RSS_N, HIGH_CONCURRENCY) : undefined
+    if (big) console.log(`# N=${RSS_N}: controller (concurrency ${HIGH_CONCURRENCY}) ${(big.ms / 1000).toFixed(1)} s, RSS ${big.rssMiB} MiB (peak ${big.peakRssMiB} MiB)`)
+
+    const s = (ms: number) => (ms / 1000).toFixed(2).padStart(8)
+    console.log(`\n${'N'.padStart(6)}${'floor s'.padStart(9)}${`ctl c=${DEFAULT_CONCURRENCY} s`.padStart(13)}${'ratio'.padStart(7)}${`ctl c=${HIGH_CONCURRENCY} s`.padStart(13)}${'ratio'.padStart(7)}${'req/Worker'.padStart(12)}${'floor req'.padStart(11)}${'RSS MiB'.padStart(9)}${'peak'.padStart(6)}`)
+    for (const row of rows) {
+      const [low, high] = [row.runs.find((r) => r.concurrency === DEFAULT_CONCURRENCY), row.runs.find((r) => r.concurrency === HIGH_CONCURRENCY)]
+      const ratio = (r: ControllerRun | undefined) => (r ? (r.ms / row.floorMs).toFixed(2) : '-').padStart(7)
+      console.log(`${String(row.n).padStart(6)}${s(row.floorMs)} ${low ? s(low.ms).padStart(12) : '-'.padStart(12)}${ratio(low)} ${high ? s(high.ms).padStart(12) : '-'.padStart(12)}${ratio(high)}${(high ?? low)!.requestsPerWorker.toFixed(1).padStart(12)}${row.floorRequestsPerWorker.toFixed(1).padStart(11)}${String((high ?? low)!.rssMiB).padStart(9)}${String((high ?? low)!.peakRssMiB).padStart(6)}`)
+    }
+    if (big) console.log(`${String(RSS_N).padStart(6)}${'-'.padStart(9)} ${'-'.padStart(12)}${'-'.padStart(7)} ${s(big.ms).padStart(12)}${'-'.padStart(7)}${big.requestsPerWorker.toFixed(1).padStart(12)}${'-'.padStart(11)}${String(big.rssMiB).padStart(9)}${String(big.peakRssMiB).padStart(6)}`)
+    console.log('time: first Worker create → last SandboxClaim created (deps written and read back before each). ratio: controller / floor. req/Worker: Kubernetes API requests (watch streams not counted). RSS: the controller process at the end, and its peak.')
+    const sample = rows.at(-1)?.runs.at(-1)
+    if (sample) console.log(`requests per Worker by kind at N=${sample.n}, concurrency ${sample.concurrency}: ${Object.entries(sample.requestsByKind).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; store operations per Worker ${sample.storeOpsPerWorker.toFixed(1)}`)
+    console.log(JSON.stringify({ machine, defaultConcurrency: DEFAULT_CONCURRENCY, highConcurrency: HIGH_CONCURRENCY, applyConcurrency: APPLY_CONCURRENCY, rows, rss: big ?? null }))
+  } finally {
+    store.close()
+    await kube.close()
+    await s3.close()
+    await cp.stop()
+  }
+}
+
+await main()
