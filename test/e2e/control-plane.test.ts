@@ -74,6 +74,35 @@ t.test('a started control plane serves as admin with RBAC and TokenRequest, and 
   t.notOk(existsSync(cp.dir), 'the directory is removed')
 })
 
+t.test('restartApiserver: a new process on the same URL, certificates and etcd; pause freezes it, resume thaws it', async (t) => {
+  const cp = await startControlPlane()
+  t.setTimeout(SUITE_TIMEOUT_MS)
+  try {
+    const ns = await createNamespace(cp.api, 'kept')
+    const before = cp.pids[1] as number
+    await cp.restartApiserver()
+    t.notOk(alive(before), 'the old kube-apiserver has exited')
+    t.not(cp.pids[1], before, 'a new kube-apiserver process')
+    t.ok(alive(cp.pids[1] as number))
+    const got = await cp.kubectl(['get', 'namespace', ns, '-o', 'name'])
+    t.equal(got.stdout.trim(), `namespace/${ns}`, 'the old kubeconfig (URL and certificates) works, and the data in etcd is kept')
+
+    await cp.pauseApiserver()
+    const frozen = await cp.api.request('GET', '/readyz', undefined, { timeoutMs: 2_000 }).then(
+      (r) => `HTTP ${r.status}`,
+      () => 'no answer',
+    )
+    t.equal(frozen, 'no answer', 'a paused kube-apiserver answers nothing')
+    await cp.resumeApiserver()
+    t.equal((await cp.api.request('GET', `/api/v1/namespaces/${ns}`)).status, 200, 'resumed, it serves again')
+    await cp.pauseApiserver()
+  } finally {
+    await cp.stop()
+  }
+  t.notOk(cp.pids.some(alive), 'stop() ends a paused kube-apiserver and etcd too')
+  t.notOk(existsSync(cp.dir), 'the directory is removed')
+})
+
 t.test('a test process that dies of an uncaught exception leaves nothing behind', async (t) => {
   const holder = await startHolder('throw')
   t.ok(holder.pids.every(alive), 'the control plane was running')

@@ -1,16 +1,13 @@
 // Shared pieces of the reconciler's end-to-end tests on the real control plane: start a reconciler
 // scoped to a test namespace, act as the kubelet (write Pod status), read what a user would see,
-// restart the real kube-apiserver on the same etcd, and wait for conditions by polling.
+// and wait for conditions by polling. (Restarting kube-apiserver: ControlPlane.restartApiserver.)
 
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { KubeConfig } from '@kubernetes/client-node'
 import { pino, type Logger } from 'pino'
 import { Registry } from 'prom-client'
 import type { ApiClient } from '../harness/api-client.ts'
 import type { ControlPlane } from '../harness/control-plane.ts'
 import { pollUntil } from '../harness/polling.ts'
-import { startProcess, type ManagedProcess } from '../harness/processes.ts'
 import { loadConfig } from '../../config/config.ts'
 import type { Worker } from '../../api/worker.ts'
 import { startReconciler, type ReconcilerHandle, type StartReconcilerOptions } from '../../reconciler/main.ts'
@@ -119,46 +116,4 @@ export async function patchWorkerSpec(api: ApiClient, ns: string, name: string, 
   const r = await api.request('PATCH', `/apis/agentteams.io/v1beta1/namespaces/${ns}/workers/${name}`, { spec }, { contentType: 'application/merge-patch+json' })
   if (r.status !== 200) throw new Error(`patch Worker ${ns}/${name}: HTTP ${r.status} ${r.text}`)
   return r.body
-}
-
-/**
- * Restarts the real kube-apiserver of `cp` on the same port, flags and etcd: stops the process,
- * starts the same command line again (read from /proc) and waits until it serves. The harness has
- * no restart function yet; the new process is stopped by the returned `stop` (call it before
- * `cp.stop()`), and with the test process in any case (parent-death signal).
- */
-export async function restartApiserver(cp: ControlPlane): Promise<ManagedProcess> {
-  const pid = cp.pids.find((p) => {
-    try {
-      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('kube-apiserver')
-    } catch {
-      return false
-    }
-  })
-  if (pid === undefined) throw new Error('restart kube-apiserver: no running kube-apiserver among the control plane pids')
-  const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '')
-  const at = argv.findIndex((a) => a.endsWith('kube-apiserver'))
-  const [command, ...args] = argv.slice(at) as [string, ...string[]]
-  const gone = async () => {
-    try {
-      process.kill(pid, 0)
-      return undefined
-    } catch {
-      return true
-    }
-  }
-  // Like a kubelet: SIGTERM, then SIGKILL after a grace period. kube-apiserver drains open watches
-  // on SIGTERM (it refuses new connections at once but keeps old ones until they end).
-  process.kill(pid, 'SIGTERM')
-  await pollUntil('the old kube-apiserver to exit after SIGTERM', gone, { timeoutMs: 5_000 }).catch(() => {
-    process.kill(pid, 'SIGKILL')
-    return pollUntil('the old kube-apiserver to exit after SIGKILL', gone, { timeoutMs: 30_000 })
-  })
-  const child = startProcess({ name: 'kube-apiserver (restarted)', command, args, logFile: join(cp.dir, 'logs', 'kube-apiserver-restarted.log') })
-  await pollUntil('the restarted kube-apiserver to serve', async () => {
-    if (child.hasExited()) throw new Error(`restarted kube-apiserver exited:\n${child.logTail(20)}`)
-    const r = await cp.api.request('GET', '/readyz').catch(() => undefined)
-    return r?.status === 200 ? true : undefined
-  }, { timeoutMs: 120_000, intervalMs: 250 })
-  return child
 }

@@ -22,6 +22,8 @@ export interface ApiserverOptions {
   securePort: number
   certDir: string
   logDir: string
+  /** Log file name inside logDir (default `kube-apiserver.log`; a restart writes its own). */
+  logName?: string
   /** Readiness deadline (default 120 s: the first start on a busy 2-core machine is slow). */
   timeoutMs?: number
 }
@@ -77,7 +79,7 @@ export async function startApiserver(options: ApiserverOptions, client: ApiClien
     name: 'kube-apiserver',
     command: options.binary,
     args: apiserverArgs(options),
-    logFile: join(options.logDir, 'kube-apiserver.log'),
+    logFile: join(options.logDir, options.logName ?? 'kube-apiserver.log'),
   })
   const timeoutMs = options.timeoutMs ?? 120_000
   const abortIf = (): string | undefined => (child.hasExited() ? 'kube-apiserver exited' : undefined)

@@ -1,18 +1,21 @@
 // One real control plane (etcd + kube-apiserver as child processes) with its key material,
 // kubeconfig, API client and kubectl: what envtest's Environment is for controller-runtime.
 // Ports are picked free and the whole start is retried when another process grabbed one first.
-// stop() tears everything down; the exit cleanup covers tests that never reach stop().
+// kube-apiserver can be restarted or frozen in place (fault tests). stop() tears everything down;
+// the exit cleanup covers tests that never reach stop().
 
+import { readdirSync, readFileSync } from 'node:fs'
 import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createApiClient, type ApiClient } from './api-client.ts'
-import { startApiserver, type Apiserver } from './apiserver.ts'
+import { startApiserver, type Apiserver, type ApiserverOptions } from './apiserver.ts'
 import { findKubeBinaries, type KubeBinaries } from './binaries.ts'
 import { PortInUseError, startEtcd, type Etcd } from './etcd.ts'
 import { cleanUpOnTerminationSignals, onProcessExit, removeDirNow } from './exit-cleanup.ts'
 import { runKubectl, type KubectlOptions, type KubectlResult } from './kubectl.ts'
 import { renderKubeconfig, writeKubeconfig } from './kubeconfig.ts'
 import { createControlPlanePki } from './pki.ts'
+import { pollUntil } from './polling.ts'
 import { freePorts, LOOPBACK } from './ports.ts'
 import { createOwnedTempDir } from './temp-dirs.ts'
 
@@ -20,6 +23,11 @@ import { createOwnedTempDir } from './temp-dirs.ts'
 export const TEMP_DIR_PREFIX = 'wrc-control-plane-'
 /** Attempts when a picked port was taken before etcd or kube-apiserver could bind it. */
 const PORT_ATTEMPTS = 5
+/**
+ * SIGTERM → SIGKILL grace of a restart: kube-apiserver stops accepting at once but keeps open
+ * watches alive until they end (minutes), so a restart cannot wait for a clean exit.
+ */
+export const RESTART_GRACE_MS = 3_000
 
 export interface ControlPlaneOptions {
   /**
@@ -56,17 +64,31 @@ export interface ControlPlane {
   readonly api: ApiClient
   /** Milliseconds from start call to ready (binaries lookup included). */
   readonly startMs: number
-  /** Process ids of etcd and kube-apiserver. */
+  /** Process ids of etcd and the current kube-apiserver (a restart changes the second). */
   readonly pids: readonly number[]
   /** Runs the real kubectl against this control plane as admin. */
   kubectl(args: readonly string[], options?: KubectlOptions): Promise<KubectlResult>
   /** The last lines of etcd's and kube-apiserver's logs, for failure diagnostics. */
   logTails(lines?: number): string
+  /**
+   * Restarts kube-apiserver on the same port, flags, certificates and etcd (data kept): SIGTERM,
+   * SIGKILL after RESTART_GRACE_MS, start again, resolve once /readyz is ok and namespace
+   * `default` answers. Clients see connection errors meanwhile; open watches are cut.
+   */
+  restartApiserver(): Promise<void>
+  /**
+   * Freezes kube-apiserver (SIGSTOP): connections open and requests hang, none is answered, no
+   * watch event flows — a hung API server, not a down one. Resolves once every thread of the
+   * process has stopped. Undo with resumeApiserver(); stop() and restartApiserver() resume it first.
+   */
+  pauseApiserver(): Promise<void>
+  /** Thaws a paused kube-apiserver (SIGCONT) and resolves once /readyz is ok again. */
+  resumeApiserver(): Promise<void>
   /** Stops kube-apiserver, then etcd; removes the directory when it was temporary. Idempotent. */
   stop(): Promise<void>
 }
 
-async function startProcesses(binaries: KubeBinaries, dir: string, api: (url: string) => ApiClient, pki: Awaited<ReturnType<typeof createControlPlanePki>>, owned: boolean): Promise<{ etcd: Etcd; apiserver: Apiserver; client: ApiClient }> {
+async function startProcesses(binaries: KubeBinaries, dir: string, api: (url: string) => ApiClient, pki: Awaited<ReturnType<typeof createControlPlanePki>>, owned: boolean): Promise<{ etcd: Etcd; apiserver: Apiserver; options: ApiserverOptions; client: ApiClient }> {
   for (let attempt = 1; ; attempt++) {
     const [clientPort, peerPort, securePort] = (await freePorts(3)) as [number, number, number]
     const etcdDir = join(dir, 'etcd')
@@ -75,17 +97,25 @@ async function startProcesses(binaries: KubeBinaries, dir: string, api: (url: st
     const client = api(`https://${LOOPBACK}:${securePort}`)
     try {
       etcd = await startEtcd({ binary: binaries.etcd, dataDir: etcdDir, logDir: join(dir, 'logs'), clientPort, peerPort })
-      const apiserver = await startApiserver(
-        { binary: binaries.kubeApiserver, pki, etcdUrl: etcd.clientUrl, securePort, certDir: join(dir, 'apiserver'), logDir: join(dir, 'logs') },
-        client,
-      )
-      return { etcd, apiserver, client }
+      const options: ApiserverOptions = { binary: binaries.kubeApiserver, pki, etcdUrl: etcd.clientUrl, securePort, certDir: join(dir, 'apiserver'), logDir: join(dir, 'logs') }
+      const apiserver = await startApiserver(options, client)
+      return { etcd, apiserver, options, client }
     } catch (error) {
       client.close()
       await etcd?.process.stop()
       if (!(error instanceof PortInUseError) || attempt >= PORT_ATTEMPTS) throw error
     }
   }
+}
+
+/** True when every thread of `pid` is in state T (stopped) per /proc/<pid>/task/<tid>/stat. */
+function allThreadsStopped(pid: number): boolean {
+  const tasks = readdirSync(`/proc/${pid}/task`)
+  return tasks.every((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+    // Field 3, after the parenthesized command name (which may itself hold spaces or parentheses).
+    return /^[Tt]$/.test(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? '')
+  })
 }
 
 /** Starts a control plane and waits until it serves requests (see ControlPlaneOptions). */
@@ -102,8 +132,22 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const pki = await createControlPlanePki(join(dir, 'pki'))
     progress('starting etcd and kube-apiserver')
     const makeClient = (server: string): ApiClient => createApiClient({ server, caPem: pki.ca.cert, certPem: pki.admin.cert, keyPem: pki.admin.key })
-    const { etcd, apiserver, client } = await startProcesses(binaries, dir, makeClient, pki, owned)
-    const kubeconfig = renderKubeconfig({ server: apiserver.url, caPem: pki.ca.cert, clientCertPem: pki.admin.cert, clientKeyPem: pki.admin.key })
+    const { etcd, apiserver: first, options: apiserverOptions, client } = await startProcesses(binaries, dir, makeClient, pki, owned)
+    const live = { apiserver: first, paused: false, restarts: 0 }
+    const signal = (name: NodeJS.Signals): void => {
+      if (!live.apiserver.process.hasExited()) process.kill(live.apiserver.process.pid, name)
+    }
+    const resume = (): void => {
+      if (live.paused) signal('SIGCONT')
+      live.paused = false
+    }
+    const restartApiserver = async (): Promise<void> => {
+      resume()
+      await live.apiserver.process.stop(RESTART_GRACE_MS)
+      live.restarts += 1
+      live.apiserver = await startApiserver({ ...apiserverOptions, logName: `kube-apiserver-restart-${live.restarts}.log` }, client)
+    }
+    const kubeconfig = renderKubeconfig({ server: first.url, caPem: pki.ca.cert, clientCertPem: pki.admin.cert, clientKeyPem: pki.admin.key })
     const kubeconfigPath = join(dir, 'kubeconfig')
     await writeKubeconfig(kubeconfigPath, kubeconfig)
     const kubectlTarget = { kubectlPath: binaries.kubectl, kubeconfigPath, cacheDir: join(dir, 'kubectl-cache') }
@@ -111,7 +155,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const stop = (): Promise<void> =>
       (stopping ??= (async () => {
         client.close()
-        await apiserver.process.stop()
+        resume()
+        await live.apiserver.process.stop()
         await etcd.process.stop()
         if (owned) {
           await rm(dir, { recursive: true, force: true, maxRetries: 3 })
@@ -120,17 +165,35 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       })())
     return {
       dir,
-      url: apiserver.url,
+      url: first.url,
       kubeconfig,
       kubeconfigPath,
       caPem: pki.ca.cert,
       binaries,
       api: client,
       startMs: Date.now() - started,
-      pids: [etcd.process.pid, apiserver.process.pid],
+      get pids() {
+        return [etcd.process.pid, live.apiserver.process.pid]
+      },
       kubectl: (args, kubectlOptions) => runKubectl(kubectlTarget, args, kubectlOptions),
       logTails: (lines = 20) =>
-        [etcd.process, apiserver.process].map((p) => `--- ${p.name} (${p.logFile}) ---\n${p.logTail(lines)}`).join('\n'),
+        [etcd.process, live.apiserver.process].map((p) => `--- ${p.name} (${p.logFile}) ---\n${p.logTail(lines)}`).join('\n'),
+      restartApiserver,
+      pauseApiserver: async () => {
+        signal('SIGSTOP')
+        live.paused = true
+        // Stopping is asynchronous per thread: a thread running on another core can still answer
+        // a request until it is interrupted, so wait until /proc shows all of them stopped.
+        const pid = live.apiserver.process.pid
+        await pollUntil(`every thread of kube-apiserver ${pid} to stop after SIGSTOP`, async () => (allThreadsStopped(pid) ? true : undefined), { timeoutMs: 30_000, intervalMs: 20 })
+      },
+      resumeApiserver: async () => {
+        resume()
+        await pollUntil('kube-apiserver /readyz after SIGCONT', async () => ((await client.request('GET', '/readyz').catch(() => undefined))?.status === 200 ? true : undefined), {
+          timeoutMs: 60_000,
+          intervalMs: 250,
+        })
+      },
       stop,
     }
   } catch (error) {
