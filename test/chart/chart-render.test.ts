@@ -38,7 +38,7 @@ t.test('every documented option set renders, with the objects that option promis
   t.notOk(cm.some((o) => o.kind === 'Secret'), 'cert-manager: the chart generates no key material')
   for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
     const config = find(cm, kind)
-    t.equal(config.metadata.annotations['cert-manager.io/inject-ca-from'], `${NAMESPACE}/${RELEASE}-serving`, `${kind}: CA injected by cert-manager`)
+    t.equal((config.metadata['annotations'] as Record<string, string>)['cert-manager.io/inject-ca-from'], `${NAMESPACE}/${RELEASE}-serving`, `${kind}: CA injected by cert-manager`)
     t.equal(config.webhooks[0].clientConfig.caBundle, undefined, `${kind}: no chart caBundle`)
   }
   const own = await render(OPTION_SETS['certManager with an issuerRef'] as Record<string, unknown>)
@@ -138,5 +138,5 @@ t.test('the generated certificate: SHA-256, signed by the caBundle CA, SANs of t
   }
   const years = (new Date(cert.validTo).getTime() - Date.now()) / (365 * 86_400_000)
   t.ok(years > 9, 'ten years by default (renewed by helm upgrade within certs.renewBeforeDays)')
-  t.equal(Number(secret.metadata.annotations['agentteams.io/tls-not-after']) > Date.now() / 1000, true, 'the expiry is recorded for upgrades')
+  t.equal(Number((secret.metadata['annotations'] as Record<string, string>)['agentteams.io/tls-not-after']) > Date.now() / 1000, true, 'the expiry is recorded for upgrades')
 })

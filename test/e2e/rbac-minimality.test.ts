@@ -1,0 +1,94 @@
+// RBAC minimality: every verb of every rule the chart grants is needed. For each one, the chart's
+// Role or ClusterRole is applied without it (a rule left with no verb goes), the API server is
+// asked (SubjectAccessReview) until it really denies it, and the pod + sandbox scenarios of
+// rbac-kit.ts run as the chart's ServiceAccount: the run must fail, and the audit log must show
+// the API server refusing the controller exactly that permission (a refused request fails a run at
+// once, as a user would see in the controller's errors, so no run waits out a step deadline).
+// A verb whose removal fails nothing would be unneeded and must leave the chart. The role is
+// restored after each run. The comment at the end lists what failed without each verb.
+
+import t from 'tap'
+import type { KubeObject } from '../harness/manifests.ts'
+import { NAMESPACE } from '../chart/helm.ts'
+import { type Access, LEASE, runScenarios, startRbacEnv, waitForAccess } from './rbac-kit.ts'
+
+const env = await startRbacEnv(t)
+const { cp } = env
+/** Every run is short when a verb is missing (the first refusal ends it); the baseline runs in seconds. */
+t.setTimeout(14 * 60_000)
+
+interface Rule {
+  apiGroups: string[]
+  resources: string[]
+  verbs: string[]
+  resourceNames?: string[]
+}
+
+const rolePath = (role: KubeObject) => role.kind === 'ClusterRole'
+  ? `/apis/rbac.authorization.k8s.io/v1/clusterroles/${role.metadata.name}`
+  : `/apis/rbac.authorization.k8s.io/v1/namespaces/${role.metadata.namespace}/roles/${role.metadata.name}`
+
+async function putRules(role: KubeObject, rules: Rule[]): Promise<void> {
+  const current = (await cp.api.request('GET', rolePath(role))).body
+  const r = await cp.api.request('PUT', rolePath(role), { ...current, rules })
+  if (r.status !== 200) throw new Error(`update ${role.kind} ${role.metadata.name}: HTTP ${r.status} ${r.text}`)
+}
+
+/** The SubjectAccessReview question for `verb` on the rule's first resource. */
+const accessOf = (role: KubeObject, rule: Rule, verb: string): Access => ({
+  verb, group: rule.apiGroups[0] as string, resource: rule.resources[0] as string, namespace: role.metadata.namespace ?? 'default', name: rule.resourceNames?.[0],
+})
+
+const label = (role: KubeObject, rule: Rule, verb: string) =>
+  `${role.kind} ${role.metadata.name}: ${verb} ${rule.resources.join(',')}${rule.apiGroups[0] ? `.${rule.apiGroups[0]}` : ''}${rule.resourceNames ? ` [${rule.resourceNames.join(',')}]` : ''}`
+
+const roles = env.rbac.filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole')
+const summary: string[] = []
+
+let baseline = false
+t.test('baseline: with the chart\'s RBAC as it is, every step is reached and nothing is refused', async (t) => {
+  const run = await runScenarios(env)
+  baseline = t.equal(run.failure, undefined, run.failure ?? `passed in ${run.ms} ms`)
+})
+
+t.test('the chart grants these rules (the list this file proves rule by rule)', async (t) => {
+  t.same(roles.map((r) => r.kind).sort(), ['ClusterRole', 'Role'])
+  const lease = roles.find((r) => r.kind === 'Role') as KubeObject
+  t.equal(lease.metadata.namespace, NAMESPACE, 'the Lease Role lives in the release namespace')
+  t.ok((lease['rules'] as Rule[]).some((r) => r.resourceNames?.includes(LEASE)), 'and names the one Lease it renews')
+})
+
+for (const role of roles) {
+  const rules = role['rules'] as Rule[]
+  rules.forEach((rule, index) => {
+    for (const verb of rule.verbs) {
+      const name = label(role, rule, verb)
+      t.test(`without ${name}: a scenario fails`, async (t) => {
+        const reduced = rules
+          .map((r, i) => (i === index ? { ...r, verbs: r.verbs.filter((v) => v !== verb) } : r))
+          .filter((r) => r.verbs.length > 0)
+        await putRules(role, reduced)
+        t.teardown(async () => {
+          await putRules(role, rules)
+          await waitForAccess(env, accessOf(role, rule, verb), true)
+        })
+        await waitForAccess(env, accessOf(role, rule, verb), false)
+        if (!t.ok(baseline, 'the baseline passed (else a failure here proves nothing)')) return
+        const run = await runScenarios(env)
+        t.ok(run.failure, `removing ${name} breaks the controller`)
+        // The refusal is that very permission; a missing workers/finalizers `update` shows as the
+        // OwnerReferencesPermissionEnforcement refusal of a create with blockOwnerDeletion.
+        const group = rule.apiGroups[0] ? `.${rule.apiGroups[0]}` : ''
+        const itself = run.refusals.some((r) => r.verb === verb && r.resource === `${rule.resources[0]}${group}`)
+        const ownerReference = rule.resources[0] === 'workers/finalizers' && run.refusals.some((r) => r.message.includes('cannot set blockOwnerDeletion'))
+        t.ok(itself || ownerReference, `the API server refused exactly that permission: ${run.refusals.map((r) => `${r.verb} ${r.resource}`).join(', ')}`)
+        summary.push(`${name} → ${run.failure ?? 'NOTHING FAILED (unneeded)'}`)
+      })
+    }
+  })
+}
+
+t.test('summary', async (t) => {
+  t.comment(`each verb and what failed without it:\n${summary.join('\n')}`)
+  t.equal(summary.length, roles.reduce((n, r) => n + (r['rules'] as Rule[]).reduce((m, rule) => m + rule.verbs.length, 0), 0), 'every verb was tried')
+})
