@@ -105,12 +105,18 @@ function instrumented(kube: KubeClient, checker: DepsStore | undefined): KubeCli
         }
         if (found.some((body) => body === undefined || body.length === 0)) violations.push(`${claim.metadata.namespace}/${claim.metadata.name}`)
       }
+      const record = (outcome: ClaimCreate['outcome']) => {
+        const event: ClaimCreate = { name: claim.metadata.name, at: Date.now(), outcome }
+        claims.push(event)
+        // Pushed at once too: a SIGKILLed process cannot answer `stats` any more.
+        process.send?.({ type: 'claim', claim: event })
+      }
       try {
         const created = await kube.request<T>(request)
-        claims.push({ name: claim.metadata.name, at: Date.now(), outcome: 'created' })
+        record('created')
         return created
       } catch (error) {
-        claims.push({ name: claim.metadata.name, at: Date.now(), outcome: isAlreadyExists(error) ? 'exists' : 'failed' })
+        record(isAlreadyExists(error) ? 'exists' : 'failed')
         throw error
       }
     },

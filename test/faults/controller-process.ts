@@ -5,7 +5,7 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import type { ControllerChildSettings, ControllerStats } from './controller-child.ts'
+import type { ClaimCreate, ControllerChildSettings, ControllerStats } from './controller-child.ts'
 
 const CHILD = fileURLToPath(new URL('./controller-child.ts', import.meta.url))
 
@@ -13,6 +13,8 @@ export interface ControllerProcess {
   readonly pid: number
   /** Log lines (when started with `logs: 'collect'`). */
   readonly logs: string[]
+  /** Every claim create the child reported as it happened (kept after the child died). */
+  readonly claims: ClaimCreate[]
   stats(): Promise<ControllerStats>
   /** How the process ended, or undefined while it runs. */
   exit(): { code: number | null; signal: NodeJS.Signals | null } | undefined
@@ -27,6 +29,10 @@ export async function startControllerProcess(settings: ControllerChildSettings):
   const child: ChildProcess = fork(CHILD, [], { execArgv: [], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
   const logs: string[] = []
   createInterface({ input: child.stdout! }).on('line', (line) => logs.push(line))
+  const claims: ClaimCreate[] = []
+  child.on('message', (m: { type?: string; claim?: ClaimCreate }) => {
+    if (m.type === 'claim' && m.claim) claims.push(m.claim)
+  })
   let ended: { code: number | null; signal: NodeJS.Signals | null } | undefined
   const exited = new Promise<void>((resolve) => child.once('exit', (code, signal) => {
     ended = { code, signal }
@@ -65,5 +71,5 @@ export async function startControllerProcess(settings: ControllerChildSettings):
     await exited
     clearTimeout(timer)
   }
-  return { pid, logs, stats, exit: () => ended, kill, stop }
+  return { pid, logs, claims, stats, exit: () => ended, kill, stop }
 }
