@@ -3,9 +3,7 @@
 // the webhook configurations pointing at this process's webhook server; the admin kubeconfig is
 // written to .local/kubeconfig. Reuses the test control-plane harness (test/harness/).
 
-import { existsSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Logger } from 'pino'
 import { POLICY_NAME, WEBHOOK_DENIAL_PREFIX, removeProbeWorker, waitForBackendRuleEnforced, waitForDefaulting } from '../test/harness/admission-probes.ts'
@@ -22,26 +20,6 @@ export const LOCAL_DIR = '.local'
 const PROBE_NAMESPACE = 'agentteams-system'
 /** The webhook configurations the local mode installs. */
 const WEBHOOK_FILES = [MANIFESTS.mutatingWebhook, MANIFESTS.validatingWebhook]
-
-/** Where the Kubernetes connection comes from, in client-node's `loadFromDefault` order. */
-export type ClusterSource = 'kubeconfig' | 'in-cluster' | 'local'
-
-/**
- * Decides where to connect: `kubeconfig` when KUBECONFIG is set or ~/.kube/config exists,
- * `in-cluster` when KUBERNETES_SERVICE_HOST is set, otherwise `local` (start the embedded
- * control plane).
- */
-export function detectCluster(env: Record<string, string | undefined> = process.env, home: string = homedir()): ClusterSource {
-  if (env['KUBECONFIG']) return 'kubeconfig'
-  if (existsSync(join(home, '.kube', 'config'))) return 'kubeconfig'
-  if (env['KUBERNETES_SERVICE_HOST']) return 'in-cluster'
-  return 'local'
-}
-
-/** True when `npm start` should start the embedded control plane (see detectCluster). */
-export function isLocalMode(env: Record<string, string | undefined> = process.env, home: string = homedir()): boolean {
-  return detectCluster(env, home) === 'local'
-}
 
 export interface LocalControlPlaneOptions {
   log: Pick<Logger, 'info' | 'warn'>

@@ -11,7 +11,8 @@ import { createDepsStore, depsStoreSettings, sandboxExtension, sandboxExtensionO
 import { startProbeServer, startWebhookServer, type WebhookServer } from '../server/webhook-server.ts'
 import { generateCerts } from './certs.ts'
 import { createLogger } from './logger.ts'
-import { detectCluster, startLocalControlPlane, type LocalControlPlane } from './local.ts'
+import { detectCluster } from './cluster.ts'
+import type { LocalControlPlane } from './local.ts'
 
 async function exists(path: string): Promise<boolean> {
   return access(path).then(() => true, () => false)
@@ -66,7 +67,11 @@ export async function serve(argv: readonly string[], env: NodeJS.ProcessEnv): Pr
   const webhook: WebhookServer | undefined = config.webhookEnabled ? await startWebhookServer({ config, log, registry }) : undefined
   let local: LocalControlPlane | undefined
   try {
-    if (cluster === 'local') local = await startLocalControlPlane({ log, webhook, caFile: 'certs/ca.crt' })
+    if (cluster === 'local') {
+      // Loaded only here: the local mode is a development feature built on the test harness.
+      const { startLocalControlPlane } = await import('./local.ts')
+      local = await startLocalControlPlane({ log, webhook, caFile: 'certs/ca.crt' })
+    }
   } catch (error) {
     log.error({ err: error }, 'could not start the local control plane')
     await webhook?.close()
