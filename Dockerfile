@@ -1,0 +1,37 @@
+# syntax=docker/dockerfile:1
+# The worker-runtime-controller image (product.md §10): Node 24 LTS runs the TypeScript sources
+# directly (type stripping), so there is no build step, only production dependencies. Runs as a
+# numeric non-root user (so runAsNonRoot can verify it) and writes nothing to its own files, so it
+# works with a read-only root filesystem. No HEALTHCHECK: Kubernetes probes /healthz and /readyz.
+# test/chart/image.test.ts installs and starts exactly what this file copies.
+
+# Node 24 LTS on Debian 12 (bookworm), slim variant. Pin a digest in your own build for reproducibility.
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Exactly the lockfile's production dependencies; none needs an install script.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY bin/ bin/
+COPY api/ api/
+COPY certs/certs.ts certs/
+COPY cli/ cli/
+COPY config/ config/
+COPY reconciler/ reconciler/
+COPY server/ server/
+# cli/serve.ts imports cli/local.ts (the embedded control plane of `npm start` on a laptop, never
+# started in a cluster), which imports the test harness; the harness uses production dependencies only.
+COPY test/harness/ test/harness/
+# uid/gid 1000 is the base image's `node` user; the chart sets the same runAsUser.
+USER 1000:1000
+# Admission webhooks (HTTPS) and /healthz, /readyz, /metrics (HTTP).
+EXPOSE 9443 8081
+ENTRYPOINT ["node", "bin/worker-runtime-controller.ts"]
+CMD ["serve"]
