@@ -52,6 +52,16 @@ for (const [folder, allowed] of Object.entries(rules)) {
   })
 }
 
+t.test('production code never loads the test tree (only the dev-only local mode does)', async (t) => {
+  const production = ['api', 'config', 'server', 'reconciler', 'certs', 'cli', 'bin'].flatMap((dir) => sources(dir))
+  for (const file of production) {
+    if (relative(root, file) === 'cli/local.ts') continue
+    t.notOk(importedFolders(file).has('test'), `${relative(root, file)} does not import test/`)
+  }
+  const serve = readFileSync(join(root, 'cli/serve.ts'), 'utf8')
+  t.notMatch(serve, /^import (?!type )[^\n]*from '\.\/local\.ts'/m, 'serve.ts loads local.ts only dynamically (type imports aside)')
+})
+
 t.test('the transition rule is stated in api/backend-runtime.ts only', async (t) => {
   const message = 'cannot be changed until the Worker is Stopped'
   const holders = ['server', 'reconciler', 'config', 'cli']
