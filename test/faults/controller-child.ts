@@ -14,6 +14,7 @@ import { depsKeys, type DepsStore } from '../../reconciler/deps.ts'
 import { S3DepsStore, type S3DepsStoreOptions } from '../../reconciler/deps-s3.ts'
 import { isAlreadyExists, type KubeClient, type KubeRequest } from '../../reconciler/kube.ts'
 import { startReconciler } from '../../reconciler/main.ts'
+import { requestKind } from './request-kind.ts'
 import type { SandboxClaim } from '../../reconciler/sandbox-objects.ts'
 import { sandboxExtension } from '../../reconciler/sandbox-setup.ts'
 import { sandboxSettings, WORKER_IMAGE } from '../e2e/sandbox-kit.ts'
@@ -53,16 +54,6 @@ export interface ControllerStats {
   unverifiable: number
   ready: boolean
   leader: boolean
-}
-
-/** `GET /apis/g/v/namespaces/ns/plural/name/sub` → `GET plural/sub`; a GET without name is a LIST. */
-export function requestKind(request: KubeRequest): string {
-  const parts = request.path.split('?')[0]!.split('/').filter(Boolean)
-  const at = parts.indexOf('namespaces')
-  const rest = at >= 0 && parts.length > at + 2 ? parts.slice(at + 2) : parts.slice(parts[0] === 'api' ? 2 : 3)
-  const [plural = '?', name, sub] = rest
-  const verb = request.method === 'GET' && name === undefined ? 'LIST' : request.method
-  return `${verb} ${plural}${sub ? `/${sub}` : ''}`
 }
 
 const requests: Record<string, number> = {}
