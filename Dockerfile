@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The worker-runtime-controller image (product.md §10): Node 24 LTS runs the TypeScript sources
 # directly (type stripping), so there is no build step, only production dependencies. Runs as a
 # numeric non-root user (so runAsNonRoot can verify it) and writes nothing to its own files, so it
