@@ -1,6 +1,7 @@
 // The sandbox backend (product.md §5): a Worker runs in an OpenKruise Agents Sandbox obtained by a
 // SandboxClaim against the warm pool. Deps are delivered and verified before every claim and every
-// resume; a failed claim is replaced only after its backoff; Sleeping hibernates (capability
+// resume; a failed claim is replaced only after its backoff; a claim built from an older spec
+// (image, runtime, env, labels) is replaced, deps first; Sleeping hibernates (capability
 // `hibernate`) or deletes; Stopped and delete remove the claim and every label-matched Sandbox.
 
 import type { Logger } from 'pino'
@@ -10,24 +11,24 @@ import type { BackoffPolicy } from './backoff.ts'
 import type { Clock } from './clock.ts'
 import { deleteWorkerDeps, type DepsStore } from './deps.ts'
 import type { EventRecorder } from './events.ts'
-import { ignoreNotFound, isAlreadyExists, isNotFound, type KubeClient, KubeError, type ObjectList, PatchType, resourcePath } from './kube.ts'
-import type { DepsMaterializer } from './sandbox-deps.ts'
+import { ignoreNotFound, isAlreadyExists, isNotFound, type KubeClient, type ObjectList, PatchType } from './kube.ts'
+import { SandboxBackendError, sandboxApiError, sandboxApiPath } from './sandbox-api.ts'
+import type { Delivery, DepsMaterializer } from './sandbox-deps.ts'
 import {
   checkClaimable,
+  claimLabels,
   claimName,
+  claimSpecHash,
   desiredSandboxClaim,
-  desiredSandboxSet,
   labelSelector,
-  SANDBOX_GROUP,
-  SANDBOX_VERSION,
+  recordedSpecHash,
   SandboxPlural,
   type Sandbox,
   type SandboxClaim,
-  type SandboxSet,
-  sandboxSetUpdate,
   type SandboxSettings,
   workerSelector,
 } from './sandbox-objects.ts'
+import { ensureSandboxPool } from './sandbox-pool.ts'
 import { observeSandbox, RECLAIM_BACKOFF, type SandboxObservation, SandboxState } from './sandbox-status.ts'
 
 /** Annotation stamped when hibernating (upstream #988 `HibernateSandbox`). */
@@ -45,6 +46,7 @@ export const SandboxReason = {
   ClaimPending: 'ClaimPending',
   SandboxResuming: 'SandboxResuming',
   SandboxDeleting: 'SandboxDeleting',
+  SandboxReplacing: 'SandboxReplacing',
 } as const
 export const SANDBOX_API_MISSING =
   'the OpenKruise Agents sandbox API (agents.kruise.io/v1alpha1 sandboxes, sandboxclaims, sandboxsets) is not installed in this cluster; ' +
@@ -65,19 +67,13 @@ export interface SandboxBackendOptions {
   reclaimBackoff?: BackoffPolicy | undefined
 }
 
-/** Typed failure of a sandbox step that is not an API error (deps cleanup): `<verb> <kind> <ns/name>: <cause>`. */
-export class SandboxBackendError extends Error {
-  override name = 'SandboxBackendError'
-}
-
 interface Seen {
   claim: SandboxClaim | undefined
   sandboxes: Sandbox[]
   observation: SandboxObservation
 }
 
-const path = (plural: string, namespace: string | undefined, name?: string): string =>
-  resourcePath({ group: SANDBOX_GROUP, version: SANDBOX_VERSION, plural, namespace, name })
+const path = sandboxApiPath
 
 const STATE: Record<SandboxState, RuntimeState> = {
   Absent: RuntimeState.NotFound,
@@ -109,7 +105,7 @@ export class SandboxBackend implements Backend {
     if (!seen) return { state: RuntimeState.Unknown, reason: SandboxReason.SandboxApiMissing, message: SANDBOX_API_MISSING, requeueAfterMs: API_MISSING_RECHECK_MS }
     const problem = checkClaimable(this.#o.settings, worker.metadata?.name ?? '')
     if (problem) return { state: RuntimeState.Failed, reason: SandboxReason.ClaimNameTooLong, message: problem }
-    await this.#ensurePool(worker.metadata?.namespace ?? '')
+    await ensureSandboxPool(this.#o, worker.metadata?.namespace ?? '')
     const o = seen.observation
     switch (o.state) {
       case SandboxState.Absent:
@@ -117,8 +113,11 @@ export class SandboxBackend implements Backend {
       case SandboxState.Starting:
       case SandboxState.Running:
         await this.#deleteSandboxes(worker, o.stale)
+        if (this.#drifted(worker, seen)) return this.#replace(worker, seen)
         return this.#keepFresh(worker, o)
       case SandboxState.Sleeping:
+        // Resuming would wake the old image and labels: a changed spec needs a new claim.
+        if (this.#drifted(worker, seen)) return this.#replace(worker, seen)
         return this.#resume(worker, o)
       case SandboxState.Terminating:
         return { ...this.#report(o), requeueAfterMs: SETTLE_RECHECK_MS }
@@ -180,10 +179,10 @@ export class SandboxBackend implements Backend {
     } catch (cause) {
       // A 404 on a collection means the resource type is not served: the CRDs are missing.
       if (isNotFound(cause)) return undefined
-      throw this.#error('list', 'Sandboxes', `${namespace}/${selector}`, cause)
+      throw sandboxApiError('list', 'Sandboxes', `${namespace}/${selector}`, cause)
     }
     const claim = await ignoreNotFound(this.#o.kube.request<SandboxClaim>({ method: 'GET', path: path(SandboxPlural.SandboxClaim, namespace, name) })).catch((cause) => {
-      throw this.#error('get', 'SandboxClaim', `${namespace}/${name}`, cause)
+      throw sandboxApiError('get', 'SandboxClaim', `${namespace}/${name}`, cause)
     })
     const observation = observeSandbox({
       claim,
@@ -195,17 +194,48 @@ export class SandboxBackend implements Backend {
     return { claim, sandboxes, observation }
   }
 
-  /** Deps first (env → token → verified), then the claim. A deps failure throws DepsError: no claim. */
-  async #claim(worker: Worker, attempt: number): Promise<BackendStatus> {
+  /** The worker image: spec.image, else the default of spec.runtime, else the default. */
+  #image(worker: Worker): string {
+    return worker.spec?.image || this.#o.images[worker.spec?.runtime ?? ''] || this.#o.images.default
+  }
+
+  /** The spec digest a claim for `worker` carries now (see ANNOTATION_SPEC_HASH). */
+  #specHash(worker: Worker): string {
+    const envFile = this.#o.materializer.renderEnv(worker).file
+    return claimSpecHash({ uid: worker.metadata?.uid ?? '', image: this.#image(worker), labels: claimLabels(this.#o.settings, worker), envFile })
+  }
+
+  /** True when the runtime records a spec digest and it is not the current one. */
+  #drifted(worker: Worker, seen: Seen): boolean {
+    const recorded = recordedSpecHash(seen.claim, seen.observation.sandbox)
+    return recorded !== undefined && recorded !== this.#specHash(worker)
+  }
+
+  /**
+   * The spec changed under a running, starting or hibernated runtime: deliver the new deps first
+   * (a store outage throws DepsError and leaves the runtime as it is), then remove the claim and
+   * its Sandboxes, then claim again — deps before claim, as always.
+   */
+  async #replace(worker: Worker, seen: Seen): Promise<BackendStatus> {
     const delivery = await this.#o.materializer.materialize(worker)
-    const runtime = worker.spec?.runtime ?? ''
-    const image = worker.spec?.image || this.#o.images[runtime] || this.#o.images.default
-    const claim = desiredSandboxClaim(this.#o.settings, { worker, image, attempt })
+    this.#o.log.info({ worker: workerKey(worker), claim: seen.claim?.metadata.name }, 'the Worker spec changed; replacing its sandbox')
+    this.#o.events?.record(worker, 'Normal', 'SandboxReplacing', "the Worker's image, runtime, env or labels changed: replacing its sandbox with a new claim")
+    const left = await this.#removeAll(worker, seen)
+    if (left.state !== RuntimeState.NotFound) {
+      return { ...left, reason: SandboxReason.SandboxReplacing, message: `replacing the sandbox to apply the changed spec: ${left.message ?? ''}`, depsDelivered: true }
+    }
+    return this.#claim(worker, 1, delivery)
+  }
+
+  /** Deps first (env → token → verified, unless `delivered` just now), then the claim. A deps failure throws DepsError: no claim. */
+  async #claim(worker: Worker, attempt: number, delivered?: Delivery): Promise<BackendStatus> {
+    const delivery = delivered ?? (await this.#o.materializer.materialize(worker))
+    const claim = desiredSandboxClaim(this.#o.settings, { worker, image: this.#image(worker), attempt, specHash: this.#specHash(worker) })
     const ref = `${claim.metadata.namespace}/${claim.metadata.name}`
     try {
       await this.#o.kube.request({ method: 'POST', path: path(SandboxPlural.SandboxClaim, claim.metadata.namespace), body: claim })
     } catch (cause) {
-      if (!isAlreadyExists(cause)) throw this.#error('create', 'SandboxClaim', ref, cause)
+      if (!isAlreadyExists(cause)) throw sandboxApiError('create', 'SandboxClaim', ref, cause)
     }
     this.#o.log.info({ worker: workerKey(worker), claim: ref, attempt }, 'deps delivered; created the SandboxClaim')
     this.#o.events?.record(worker, 'Normal', 'SandboxClaimCreated', `env and token delivered and verified; created SandboxClaim ${claim.metadata.name} (attempt ${attempt})`)
@@ -261,7 +291,7 @@ export class SandboxBackend implements Backend {
     if (seen.claim && !seen.claim.metadata.deletionTimestamp) {
       const name = seen.claim.metadata.name
       await ignoreNotFound(this.#o.kube.request({ method: 'DELETE', path: path(SandboxPlural.SandboxClaim, namespace, name) })).catch((cause) => {
-        throw this.#error('delete', 'SandboxClaim', `${namespace}/${name}`, cause)
+        throw sandboxApiError('delete', 'SandboxClaim', `${namespace}/${name}`, cause)
       })
       this.#o.log.info({ worker: workerKey(worker), claim: name }, 'deleted the SandboxClaim')
     }
@@ -277,7 +307,7 @@ export class SandboxBackend implements Backend {
     for (const s of sandboxes) {
       const ref = `${s.metadata.namespace}/${s.metadata.name}`
       await ignoreNotFound(this.#o.kube.request({ method: 'DELETE', path: path(SandboxPlural.Sandbox, s.metadata.namespace, s.metadata.name) })).catch((cause) => {
-        throw this.#error('delete', 'Sandbox', ref, cause)
+        throw sandboxApiError('delete', 'Sandbox', ref, cause)
       })
       this.#o.log.info({ worker: workerKey(worker), sandbox: s.metadata.name }, 'deleted a sandbox')
     }
@@ -288,37 +318,7 @@ export class SandboxBackend implements Backend {
     try {
       await this.#o.kube.request({ method: 'PATCH', path: path(SandboxPlural.Sandbox, sandbox.metadata.namespace, sandbox.metadata.name), contentType: PatchType.Merge, body })
     } catch (cause) {
-      throw this.#error(verb, 'Sandbox', ref, cause)
+      throw sandboxApiError(verb, 'Sandbox', ref, cause)
     }
-  }
-
-  /** The warm pool: created when missing, updated only when its spec drifted. */
-  async #ensurePool(namespace: string): Promise<void> {
-    const desired = desiredSandboxSet(this.#o.settings, namespace)
-    const ref = `${namespace}/${desired.metadata.name}`
-    const collection = path(SandboxPlural.SandboxSet, namespace)
-    const actual = await ignoreNotFound(this.#o.kube.request<SandboxSet>({ method: 'GET', path: `${collection}/${desired.metadata.name}` })).catch((cause) => {
-      throw this.#error('get', 'SandboxSet', ref, cause)
-    })
-    if (!actual) {
-      await this.#o.kube.request({ method: 'POST', path: collection, body: desired }).catch((cause) => {
-        if (!isAlreadyExists(cause)) throw this.#error('create', 'SandboxSet', ref, cause)
-      })
-      this.#o.log.info({ sandboxSet: ref, replicas: desired.spec.replicas }, 'created the warm pool')
-      return
-    }
-    const update = sandboxSetUpdate(actual, desired)
-    if (!update) return
-    await this.#o.kube.request({ method: 'PUT', path: `${collection}/${desired.metadata.name}`, body: update }).catch((cause) => {
-      throw this.#error('update', 'SandboxSet', ref, cause)
-    })
-    this.#o.log.info({ sandboxSet: ref, replicas: desired.spec.replicas }, 'updated the drifted warm pool')
-  }
-
-  /** `<verb> <Kind> <ns/name>: <cause>`; an API error stays a KubeError (code, reason, Retry-After kept for the controller). */
-  #error(verb: string, kind: string, ref: string, cause: unknown): Error {
-    const message = `${verb} ${kind} ${ref}: ${(cause as Error).message}`
-    if (cause instanceof KubeError) return new KubeError(message, { code: cause.code, reason: cause.reason, retryAfterMs: cause.retryAfterMs }, { cause })
-    return new SandboxBackendError(message, { cause })
   }
 }

@@ -71,15 +71,20 @@ export class DepsMaterializer {
   /** Full delivery for a new or resumed runtime: env → token → read both back. */
   async materialize(worker: Worker): Promise<Delivery> {
     const keys = this.#keys(worker)
-    const { env, skipped } = workerEnv(worker, { ...this.#o.env, backendRuntime: 'sandbox' })
-    const envBody = Buffer.from(renderEnvFile(env), 'utf8')
+    const env = this.renderEnv(worker)
     const token = await this.#requestToken(worker)
-    const wroteEnv = await this.#put(worker, keys.env, envBody)
+    const wroteEnv = await this.#put(worker, keys.env, Buffer.from(env.file, 'utf8'))
     const wroteToken = await this.#put(worker, keys.token, token.body)
     await this.#verify(worker, wroteEnv)
     await this.#verify(worker, wroteToken)
     this.#remember(worker, token.refreshAt)
-    return { warnings: skipped.map((s) => `spec.env ${s.key} is not used: ${s.reason}`), refreshAt: token.refreshAt }
+    return { warnings: env.warnings, refreshAt: token.refreshAt }
+  }
+
+  /** The env file `materialize` writes for `worker` now, and the spec.env entries it leaves out. A secret: never log it. */
+  renderEnv(worker: Worker): { file: string; warnings: string[] } {
+    const { env, skipped } = workerEnv(worker, { ...this.#o.env, backendRuntime: 'sandbox' })
+    return { file: renderEnvFile(env), warnings: skipped.map((s) => `spec.env ${s.key} is not used: ${s.reason}`) }
   }
 
   /** A fresh token rewritten (and read back) for a runtime that already runs. */

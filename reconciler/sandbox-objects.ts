@@ -1,7 +1,9 @@
 // The OpenKruise Agents objects of the sandbox backend (product.md §5), built as plain data: the
 // shared warm pool (SandboxSet) with drift detection, and one SandboxClaim per Worker that swaps in
-// the worker image and mounts its deps. Pure: no I/O, so every field is unit-tested.
+// the worker image and mounts its deps, stamped with a digest of what it was built from. Pure: no
+// I/O, so every field is unit-tested.
 
+import { createHash } from 'node:crypto'
 import { LABEL_CONTROLLER, LABEL_WORKER, type Worker } from '../api/worker.ts'
 import { ownerReference, runtimeName } from './backend.ts'
 import { depsKeys } from './deps.ts'
@@ -22,6 +24,12 @@ export const LABEL_SANDBOXSET = 'agentteams.io/sandboxset'
 export const LABEL_RUNTIME = 'agentteams.io/runtime'
 /** Re-claim attempt number, carried from a failed claim to its replacement (re-claim backoff). */
 export const ANNOTATION_CLAIM_ATTEMPT = 'agentteams.io/claim-attempt'
+/**
+ * Digest of what the provider applies only at claim time (image, labels, env); the same key the
+ * pod backend stamps on its Pod. Set on the claim and, through the claim's `spec.annotations`,
+ * copied by the provider onto the Sandbox, so it outlives a claim removed by `ttlAfterCompleted`.
+ */
+export const ANNOTATION_SPEC_HASH = 'agentteams.io/spec-hash'
 /** User label prefixes never copied: the provider's own keys break claiming (…-api.md §5, issue #311). */
 const RESERVED_LABEL_PREFIXES = ['agents.kruise.io/', 'agentteams.io/']
 
@@ -86,6 +94,7 @@ export interface SandboxClaim {
     waitReadyTimeout?: string
     ttlAfterCompleted?: string
     labels?: Record<string, string>
+    annotations?: Record<string, string>
     inplaceUpdate?: { image?: string }
     dynamicVolumesMount?: CsiMount[]
     [field: string]: unknown
@@ -210,6 +219,37 @@ export interface ClaimInput {
   image: string
   /** Re-claim attempt (1 for the first claim), see ANNOTATION_CLAIM_ATTEMPT. */
   attempt: number
+  /** claimSpecHash of what the claim and the deps are built from (ANNOTATION_SPEC_HASH); the backend always sets it. */
+  specHash?: string
+}
+
+/** What a running sandbox cannot take over without a new claim. */
+export interface ClaimSpecInput {
+  /** The Worker's uid: salts the digest, which covers env values (equal envs never show equal digests). */
+  uid: string
+  image: string
+  /** claimLabels of the Worker. */
+  labels: Record<string, string>
+  /** The rendered env file (system keys and spec.env, spec.runtime among them). */
+  envFile: string
+}
+
+/**
+ * The spec digest of a claim: SHA-256 over the inputs, 32 hex characters (the pod backend's
+ * length). A change of spec.image, spec.runtime, spec.env or spec.labels changes it; spec.state
+ * does not.
+ */
+export function claimSpecHash(input: ClaimSpecInput): string {
+  const labels = Object.entries(input.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  return createHash('sha256').update(JSON.stringify([input.uid, input.image, labels, input.envFile])).digest('hex').slice(0, 32)
+}
+
+/**
+ * The digest the Worker's runtime was built from: the claim's, else (the claim is gone after its
+ * TTL) the Sandbox's copy; undefined when neither carries one, which never counts as drift.
+ */
+export function recordedSpecHash(claim: SandboxClaim | undefined, sandbox: Sandbox | undefined): string | undefined {
+  return claim?.metadata.annotations?.[ANNOTATION_SPEC_HASH] ?? sandbox?.metadata.annotations?.[ANNOTATION_SPEC_HASH]
 }
 
 /**
@@ -251,6 +291,7 @@ export function desiredSandboxClaim(settings: SandboxSettings, input: ClaimInput
   const meta = input.worker.metadata ?? {}
   const worker = meta.name ?? ''
   const labels = claimLabels(settings, input.worker)
+  const stamp: Record<string, string> = input.specHash ? { [ANNOTATION_SPEC_HASH]: input.specHash } : {}
   return {
     apiVersion: SANDBOX_API_VERSION,
     kind: 'SandboxClaim',
@@ -258,7 +299,7 @@ export function desiredSandboxClaim(settings: SandboxSettings, input: ClaimInput
       name: claimName(settings, worker),
       namespace: meta.namespace ?? '',
       labels,
-      annotations: { [ANNOTATION_CLAIM_ATTEMPT]: String(input.attempt) },
+      annotations: { [ANNOTATION_CLAIM_ATTEMPT]: String(input.attempt), ...stamp },
       ownerReferences: [ownerReference(input.worker)],
     },
     spec: {
@@ -268,6 +309,7 @@ export function desiredSandboxClaim(settings: SandboxSettings, input: ClaimInput
       waitReadyTimeout: settings.waitReadyTimeout,
       ttlAfterCompleted: settings.ttlAfterCompleted,
       labels: { ...labels },
+      ...(input.specHash ? { annotations: { ...stamp } } : {}),
       inplaceUpdate: { image: input.image },
       dynamicVolumesMount: depsMounts(settings, worker),
     },

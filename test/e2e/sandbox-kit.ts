@@ -146,8 +146,8 @@ const readyCondition = (ready: boolean, message: string) => ({
 })
 
 /**
- * Fulfils `claim` as the provider does: a Sandbox from the pool with the claim's labels, the
- * claim-name label and owner annotation, Running (Ready or not), then the claim Completed.
+ * Fulfils `claim` as the provider does: a Sandbox from the pool with the claim's labels and
+ * annotations, the claim-name label and owner annotation, Running (Ready or not), then the claim Completed.
  */
 export async function bindSandbox(api: ApiClient, claim: SandboxClaim, options: { ready?: boolean; message?: string } = {}): Promise<Sandbox> {
   const ns = claim.metadata.namespace
@@ -163,7 +163,8 @@ export async function bindSandbox(api: ApiClient, claim: SandboxClaim, options: 
         'agents.kruise.io/sandbox-claimed': 'true',
         'agents.kruise.io/claim-name': claim.metadata.name,
       },
-      annotations: { 'agents.kruise.io/owner': claim.metadata.uid, 'agents.kruise.io/claim-timestamp': now() },
+      // The provider copies the claim's spec.annotations onto the Sandbox (…-api.md §2.1).
+      annotations: { ...claim.spec.annotations, 'agents.kruise.io/owner': claim.metadata.uid, 'agents.kruise.io/claim-timestamp': now() },
     },
     spec: { template: { spec: { containers: [{ name: 'worker', image: claim.spec.inplaceUpdate?.image }] } } },
   })

@@ -5,10 +5,15 @@ import t from 'tap'
 import { depsKeys } from '../../reconciler/deps.ts'
 import {
   checkClaimable,
+  claimLabels,
   claimName,
+  claimSpecHash,
   contains,
   desiredSandboxClaim,
   desiredSandboxSet,
+  recordedSpecHash,
+  type Sandbox,
+  type SandboxClaim,
   sandboxSetUpdate,
   type SandboxSettings,
 } from '../../reconciler/sandbox-objects.ts'
@@ -39,7 +44,7 @@ const worker: Worker = {
 }
 
 t.test('the claim of product.md §5', async (t) => {
-  const claim = desiredSandboxClaim(settings, { worker, image: 'registry/worker:1', attempt: 1 })
+  const claim = desiredSandboxClaim(settings, { worker, image: 'registry/worker:1', attempt: 1, specHash: 'h' })
   t.equal(claim.apiVersion, 'agents.kruise.io/v1alpha1')
   t.equal(claim.metadata.name, 'agentteams-worker-alice')
   t.equal(claim.metadata.namespace, 'team-a')
@@ -118,4 +123,36 @@ t.test('contains: arrays must match in length and order', async (t) => {
   t.notOk(contains({ a: [1, 2, 3] }, { a: [1, 2] }))
   t.notOk(contains({ a: { b: 1 } }, { a: { b: 2 } }))
   t.notOk(contains(undefined, { a: 1 }))
+})
+
+t.test('the spec digest: changes with image, env, labels or runtime; carried by the claim and, for the provider to copy, its spec.annotations', async (t) => {
+  const base = { uid: 'uid-alice', image: 'registry/worker:1', labels: claimLabels(settings, worker), envFile: "export MODE='one'\n" }
+  const hash = claimSpecHash(base)
+  t.match(hash, /^[0-9a-f]{32}$/)
+  t.equal(claimSpecHash({ ...base, labels: { ...base.labels } }), hash, 'the same inputs, the same digest')
+  t.equal(claimSpecHash({ ...base, labels: Object.fromEntries(Object.entries(base.labels).reverse()) }), hash, 'label order does not matter')
+  const changed = {
+    image: claimSpecHash({ ...base, image: 'registry/worker:2' }),
+    env: claimSpecHash({ ...base, envFile: "export MODE='two'\n" }),
+    labels: claimSpecHash({ ...base, labels: claimLabels(settings, { ...worker, spec: { ...worker.spec, labels: { team: 'red' } } }) }),
+    runtime: claimSpecHash({ ...base, labels: claimLabels(settings, { ...worker, spec: { ...worker.spec, runtime: 'hermes' } }) }),
+    uid: claimSpecHash({ ...base, uid: 'uid-other' }),
+  }
+  for (const [what, other] of Object.entries(changed)) t.not(other, hash, `a different ${what}, a different digest`)
+  t.notMatch(hash, 'one', 'a digest, not the value')
+
+  const claim = desiredSandboxClaim(settings, { worker, image: 'i', attempt: 1, specHash: hash })
+  t.equal(claim.metadata.annotations?.['agentteams.io/spec-hash'], hash)
+  t.same(claim.spec.annotations, { 'agentteams.io/spec-hash': hash }, 'copied onto the Sandbox by the provider')
+  t.equal(claim.metadata.annotations?.['agentteams.io/claim-attempt'], '1', 'next to the attempt')
+})
+
+t.test('the recorded digest: the claim’s, else the Sandbox’s copy (the claim may be gone after its TTL), else none', async (t) => {
+  const meta = (annotations?: Record<string, string>) => ({ name: 'x', namespace: 'team-a', ...(annotations ? { annotations } : {}) })
+  const claim = (h?: string): SandboxClaim => ({ apiVersion: 'agents.kruise.io/v1alpha1', kind: 'SandboxClaim', metadata: meta(h ? { 'agentteams.io/spec-hash': h } : undefined), spec: { templateName: 'p' } })
+  const sandbox = (h?: string): Sandbox => ({ apiVersion: 'agents.kruise.io/v1alpha1', kind: 'Sandbox', metadata: meta(h ? { 'agentteams.io/spec-hash': h } : undefined) })
+  t.equal(recordedSpecHash(claim('c'), sandbox('s')), 'c')
+  t.equal(recordedSpecHash(undefined, sandbox('s')), 's')
+  t.equal(recordedSpecHash(claim(), sandbox('s')), 's')
+  t.equal(recordedSpecHash(claim(), sandbox()), undefined, 'nothing recorded: never counted as drift')
 })
