@@ -81,6 +81,7 @@ t.test('the pod is hardened: non-root, read-only root, no capabilities, seccomp,
   const [container] = pod.containers
   t.equal(deployment.spec.replicas, 2)
   t.equal(find(defaults, 'PodDisruptionBudget').spec.minAvailable, 1)
+  t.notOk((await render({ replicaCount: 1 })).some((o) => o.kind === 'PodDisruptionBudget'), 'no PDB for one replica (it would block every drain)')
   t.same(find(defaults, 'PodDisruptionBudget').spec.selector.matchLabels, deployment.spec.selector.matchLabels, 'the PDB covers these pods')
   t.equal(pod.securityContext.runAsNonRoot, true)
   t.equal(pod.securityContext.seccompProfile.type, 'RuntimeDefault')

@@ -60,7 +60,8 @@ t.test('every setting renders as its env var exactly once, from its own value (0
     leaseDurationSeconds: 30, renewDeadlineSeconds: 20, retryPeriodSeconds: 5, tlsCertFile: '/tls/cert.pem', tlsKeyFile: '/tls/key.pem',
     sandboxPoolName: 'pool-x', sandboxDepsPvName: 'pv-x', resourcePrefix: 'x-', controllerName: 'ctl-x', leaderElectionNamespace: 'lease-ns',
   })
-  const env = containerEnv(await render(Object.fromEntries(Object.entries(chosen).map(([k, v]) => [`config.${k}`, v]))))
+  // One replica: leader election is one of the flipped values.
+  const env = containerEnv(await render({ replicaCount: 1, ...Object.fromEntries(Object.entries(chosen).map(([k, v]) => [`config.${k}`, v])) }))
   const names = env.map((e) => e.name)
   t.same(names.filter((n, i) => names.indexOf(n) !== i), [], 'no env var twice')
   const processEnv: Record<string, string> = {}
@@ -74,7 +75,7 @@ t.test('every setting renders as its env var exactly once, from its own value (0
   }
   t.doesNotThrow(() => loadConfig(processEnv), 'the process accepts the rendered environment')
 
-  const zero = containerEnv(await render({ 'config.sandboxPrewarmSize': 0, 'config.leaderElection': false, 'config.depsS3ForcePathStyle': false }))
+  const zero = containerEnv(await render({ replicaCount: 1, 'config.sandboxPrewarmSize': 0, 'config.leaderElection': false, 'config.depsS3ForcePathStyle': false }))
   t.equal(zero.find((e) => e.name === 'AGENTTEAMS_SANDBOX_PREWARM_SIZE')?.value, '0', 'prewarmSize 0 renders "0" (upstream rendered 1)')
   t.equal(zero.find((e) => e.name === 'AGENTTEAMS_LEADER_ELECTION')?.value, 'false')
   t.equal(zero.find((e) => e.name === 'AGENTTEAMS_DEPS_S3_FORCE_PATH_STYLE')?.value, 'false')
@@ -148,6 +149,7 @@ const BAD_VALUES: Array<[Record<string, unknown>, RegExp]> = [
   [{ 'config.tlsKeyFile': '/elsewhere/tls.key' }, /must be two files in one directory/],
   [{ 'config.healthPort': 9443 }, /config\.webhookPort and config\.healthPort must differ/],
   [{ 'serviceAccount.create': false }, /serviceAccount\.name is required when serviceAccount\.create is false/],
+  [{ 'config.leaderElection': false }, /config\.leaderElection=false with replicaCount 2 would run 2 reconcilers side by side/],
 ]
 
 t.test('bad values stop helm with a line naming the value and the rule', async (t) => {

@@ -28,6 +28,9 @@ Single-value rules live in values.schema.json.
 {{- if and $c.webhookEnabled (or (ne (dir $c.tlsCertFile) (dir $c.tlsKeyFile)) (eq $c.tlsCertFile $c.tlsKeyFile)) -}}
 {{- fail (printf "config.tlsCertFile and config.tlsKeyFile must be two files in one directory (the mounted Secret): got %s and %s" $c.tlsCertFile $c.tlsKeyFile) -}}
 {{- end -}}
+{{- if and $c.reconcilerEnabled (not $c.leaderElection) (gt (int .Values.replicaCount) 1) -}}
+{{- fail (printf "config.leaderElection=false with replicaCount %v would run %v reconcilers side by side: keep leader election on, or set replicaCount=1" .Values.replicaCount .Values.replicaCount) -}}
+{{- end -}}
 {{- if and (not $c.webhookEnabled) (not $c.reconcilerEnabled) -}}
 {{- fail "config.webhookEnabled and config.reconcilerEnabled are both false: the controller would do nothing" -}}
 {{- end -}}
