@@ -25,9 +25,8 @@ COPY cli/ cli/
 COPY config/ config/
 COPY reconciler/ reconciler/
 COPY server/ server/
-# cli/serve.ts imports cli/local.ts (the embedded control plane of `npm start` on a laptop, never
-# started in a cluster), which imports the test harness; the harness uses production dependencies only.
-COPY test/harness/ test/harness/
+# Not copied: cli/local.ts's test harness (the embedded control plane of `npm start` on a laptop;
+# serve loads it only when there is neither a kubeconfig nor KUBERNETES_SERVICE_HOST, never in a pod).
 # uid/gid 1000 is the base image's `node` user; the chart sets the same runAsUser.
 USER 1000:1000
 # Admission webhooks (HTTPS) and /healthz, /readyz, /metrics (HTTP).
