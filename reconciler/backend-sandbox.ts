@@ -9,10 +9,9 @@ import type { Worker } from '../api/worker.ts'
 import { type Backend, type BackendStatus, DepsError, RuntimeState, workerKey } from './backend.ts'
 import type { BackoffPolicy } from './backoff.ts'
 import type { Clock } from './clock.ts'
-import { deleteWorkerDeps, type DepsStore } from './deps.ts'
 import type { EventRecorder } from './events.ts'
 import { ignoreNotFound, isAlreadyExists, isNotFound, type KubeClient, type ObjectList, PatchType } from './kube.ts'
-import { SandboxBackendError, sandboxApiError, sandboxApiPath } from './sandbox-api.ts'
+import { sandboxApiError, sandboxApiPath } from './sandbox-api.ts'
 import type { Delivery, DepsMaterializer } from './sandbox-deps.ts'
 import {
   checkClaimable,
@@ -59,8 +58,8 @@ export interface SandboxBackendOptions {
   hibernate: boolean
   /** Image when `spec.image` is unset, by `spec.runtime`; `default` otherwise (as the pod backend). */
   images: Record<string, string> & { default: string }
+  /** Writes, refreshes and removes the Worker's deps (env, token) in the deps store. */
   materializer: DepsMaterializer
-  store: DepsStore
   clock: Clock
   log: Logger
   events?: EventRecorder | undefined
@@ -154,11 +153,9 @@ export class SandboxBackend implements Backend {
     const left = seen ? await this.#removeAll(worker, seen) : { state: RuntimeState.NotFound }
     // Only on Worker deletion (the finalizer's call): a Stopped Worker keeps its deps for its restart.
     if (left.state === RuntimeState.NotFound && worker.metadata?.deletionTimestamp) {
-      const name = worker.metadata?.name ?? ''
-      const removed = await deleteWorkerDeps(this.#o.store, name).catch((cause: Error) => {
-        throw new SandboxBackendError(`delete deps of Worker ${workerKey(worker)}: ${cause.message}`, { cause })
-      })
-      this.#o.log.info({ worker: workerKey(worker), objects: removed }, 'removed the Worker deps')
+      const { removed, ownedBy } = await this.#o.materializer.removeDeps(worker)
+      if (ownedBy) this.#o.log.info({ worker: workerKey(worker), owner: `${ownedBy.namespace}/${ownedBy.name}` }, "left the deps folder alone: it belongs to another Worker of the same name")
+      else this.#o.log.info({ worker: workerKey(worker), objects: removed }, 'removed the Worker deps')
     }
     return left
   }

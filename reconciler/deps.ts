@@ -20,6 +20,8 @@ export interface DepsKeys {
   tokenDir: string
   /** `workers-deps/<worker>/token/token`: the raw token bytes. */
   token: string
+  /** `workers-deps/<worker>/owner`: which Worker (namespace, name, uid) the folder belongs to; no secret, never mounted. */
+  owner: string
 }
 
 /**
@@ -38,12 +40,7 @@ export function depsKeys(worker: string): DepsKeys {
     })
   }
   const prefix = `${DEPS_ROOT}/${worker}/`
-  return { prefix, envDir: `${prefix}env`, env: `${prefix}env/env`, tokenDir: `${prefix}token`, token: `${prefix}token/token` }
-}
-
-/** Removes every deps object of Worker `worker` (finalizer cleanup); resolves how many went. */
-export function deleteWorkerDeps(store: DepsStore, worker: string): Promise<number> {
-  return store.delete(depsKeys(worker).prefix)
+  return { prefix, envDir: `${prefix}env`, env: `${prefix}env/env`, tokenDir: `${prefix}token`, token: `${prefix}token/token`, owner: `${prefix}owner` }
 }
 
 /** What a write stored, so the caller can compare a read-back (size + SHA-256, hex). */

@@ -5,7 +5,7 @@
 import { KubeError, resourcePath } from './kube.ts'
 import { SANDBOX_GROUP, SANDBOX_VERSION } from './sandbox-objects.ts'
 
-/** Typed failure of a sandbox step that is not an API error (deps cleanup): `<verb> <kind> <ns/name>: <cause>`. */
+/** Typed failure of a sandbox API call whose cause is not an API error (a network failure): `<verb> <Kind> <ns/name>: <cause>`. */
 export class SandboxBackendError extends Error {
   override name = 'SandboxBackendError'
 }

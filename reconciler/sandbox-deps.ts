@@ -1,14 +1,16 @@
-// Delivers a sandbox Worker's deps before its claim exists (product.md §6): render the env, issue
-// a bounded token for the Worker's ServiceAccount, write env → write token → read both back and
-// compare size and SHA-256. Keeps the token fresh: rewritten before 80% of its lifetime passed.
+// Delivers a sandbox Worker's deps before its claim exists (product.md §6): make sure the folder
+// is this Worker's (deps-owner.ts), render the env, issue a bounded token for the Worker's
+// ServiceAccount, write env → write token → read both back and compare size and SHA-256. Keeps the
+// token fresh: rewritten before 80% of its lifetime passed. Removes only folders the Worker owns.
 // Every failure is a DepsError with a CamelCase reason; no message ever holds a value or token.
 
-import type { Worker } from '../api/worker.ts'
+import { GROUP, PLURAL, VERSION, type Worker } from '../api/worker.ts'
 import { DepsError, type RuntimeNaming, runtimeName, workerKey } from './backend.ts'
 import type { Clock } from './clock.ts'
 import { depsKeys, DepsStoreError, describeBody, type DepsKeys, type DepsObjectInfo, type DepsStore } from './deps.ts'
+import { decodeOwner, type DepsOwner, encodeOwner, KeyedLock, ownerOf } from './deps-owner.ts'
 import { type EnvOptions, renderEnvFile, workerEnv } from './env.ts'
-import { type KubeClient, resourcePath } from './kube.ts'
+import { ignoreNotFound, type KubeClient, resourcePath } from './kube.ts'
 import { ensureServiceAccount } from './service-account.ts'
 
 /** Refresh when this fraction of the token's lifetime has passed (product.md §6; the kubelet uses 80% too). */
@@ -24,6 +26,10 @@ export const DepsReason = {
   StoreRefused: 'StoreRefused',
   StoreFailed: 'StoreFailed',
   VerifyFailed: 'VerifyFailed',
+  /** The folder `workers-deps/<worker>/` belongs to a live Worker of the same name in another namespace. */
+  DepsOwnedByAnotherWorker: 'DepsOwnedByAnotherWorker',
+  /** The recorded owner could not be looked up in the API server. */
+  OwnerCheckFailed: 'OwnerCheckFailed',
 } as const
 
 export interface DepsMaterializerOptions extends RuntimeNaming {
@@ -59,18 +65,37 @@ function storeReason(error: DepsStoreError): string {
   return DepsReason.StoreFailed
 }
 
+/** What a cleanup did: how many objects went, or whose folder it left alone. */
+export interface DepsRemoval {
+  removed: number
+  /** Set when the folder belongs to another Worker: nothing was deleted. */
+  ownedBy?: DepsOwner
+}
+
 /** Writes and refreshes Workers' deps; remembers, per Worker UID, when each token must be refreshed. */
 export class DepsMaterializer {
   readonly #o: DepsMaterializerOptions
   readonly #refreshAt = new Map<string, number>()
+  readonly #folders = new KeyedLock()
 
   constructor(options: DepsMaterializerOptions) {
     this.#o = options
   }
 
-  /** Full delivery for a new or resumed runtime: env → token → read both back. */
+  /**
+   * Full delivery for a new or resumed runtime: owner → env → token → read both back. Throws
+   * DepsError(DepsOwnedByAnotherWorker) without writing anything when the folder is another live
+   * Worker's.
+   */
   async materialize(worker: Worker): Promise<Delivery> {
     const keys = this.#keys(worker)
+    return this.#folders.run(keys.prefix, async () => {
+      await this.#own(worker, keys)
+      return this.#deliver(worker, keys)
+    })
+  }
+
+  async #deliver(worker: Worker, keys: DepsKeys): Promise<Delivery> {
     const env = this.renderEnv(worker)
     const token = await this.#requestToken(worker)
     const wroteEnv = await this.#put(worker, keys.env, Buffer.from(env.file, 'utf8'))
@@ -87,13 +112,73 @@ export class DepsMaterializer {
     return { file: renderEnvFile(env), warnings: skipped.map((s) => `spec.env ${s.key} is not used: ${s.reason}`) }
   }
 
-  /** A fresh token rewritten (and read back) for a runtime that already runs. */
+  /** A fresh token rewritten (and read back) for a runtime that already runs; the folder must still be the Worker's. */
   async refreshToken(worker: Worker): Promise<number> {
     const keys = this.#keys(worker)
-    const token = await this.#requestToken(worker)
-    await this.#verify(worker, await this.#put(worker, keys.token, token.body))
-    this.#remember(worker, token.refreshAt)
-    return token.refreshAt
+    return this.#folders.run(keys.prefix, async () => {
+      await this.#own(worker, keys)
+      const token = await this.#requestToken(worker)
+      await this.#verify(worker, await this.#put(worker, keys.token, token.body))
+      this.#remember(worker, token.refreshAt)
+      return token.refreshAt
+    })
+  }
+
+  /**
+   * Deletes the Worker's deps folder — only when it is the Worker's own, or records no owner (deps
+   * written before owners were recorded). Another Worker's folder is left alone (`ownedBy`).
+   */
+  async removeDeps(worker: Worker): Promise<DepsRemoval> {
+    const keys = this.#keys(worker)
+    return this.#folders.run(keys.prefix, async () => {
+      const owner = await this.#owner(worker, keys, 'remove')
+      if (owner && owner.uid !== worker.metadata?.uid) return { removed: 0, ownedBy: owner }
+      try {
+        return { removed: await this.#o.store.delete(keys.prefix) }
+      } catch (cause) {
+        throw this.#fail(worker, cause instanceof DepsStoreError ? storeReason(cause) : DepsReason.StoreFailed, cause, undefined, 'remove')
+      }
+    })
+  }
+
+  /** The recorded owner of the folder; undefined when there is none (or none this controller wrote). */
+  async #owner(worker: Worker, keys: DepsKeys, verb: 'materialize' | 'remove' = 'materialize'): Promise<DepsOwner | undefined> {
+    let body: Uint8Array | undefined
+    try {
+      body = await this.#o.store.get(keys.owner)
+    } catch (cause) {
+      throw this.#fail(worker, cause instanceof DepsStoreError ? storeReason(cause) : DepsReason.StoreFailed, cause, undefined, verb)
+    }
+    return body === undefined ? undefined : decodeOwner(body)
+  }
+
+  /**
+   * Makes the folder the Worker's: refuses when another live Worker owns it, takes it over when
+   * its recorded owner is gone (deleted, or re-created under a new uid), records the Worker.
+   */
+  async #own(worker: Worker, keys: DepsKeys): Promise<void> {
+    const recorded = await this.#owner(worker, keys)
+    const me = ownerOf(worker)
+    if (recorded?.uid === me.uid) return
+    if (recorded && (await this.#isLive(worker, recorded))) {
+      const text =
+        `deps folder ${keys.prefix} in ${this.#o.store.location} belongs to Worker ${recorded.name} in namespace ${recorded.namespace}; ` +
+        `deps are stored by Worker name alone (${keys.prefix}), so two Workers named ${me.name} cannot both run on the sandbox backend: ` +
+        `rename this Worker, or delete the one in namespace ${recorded.namespace}`
+      throw this.#fail(worker, DepsReason.DepsOwnedByAnotherWorker, undefined, text)
+    }
+    await this.#put(worker, keys.owner, encodeOwner(me))
+  }
+
+  /** True while the Worker `owner` names still exists with the recorded uid (being deleted counts: its cleanup is pending). */
+  async #isLive(worker: Worker, owner: DepsOwner): Promise<boolean> {
+    const path = resourcePath({ group: GROUP, version: VERSION, plural: PLURAL, namespace: owner.namespace, name: owner.name })
+    try {
+      const found = await ignoreNotFound(this.#o.kube.request<Worker>({ method: 'GET', path }))
+      return found?.metadata?.uid === owner.uid
+    } catch (cause) {
+      throw this.#fail(worker, DepsReason.OwnerCheckFailed, cause, `look up Worker ${owner.namespace}/${owner.name}, the recorded owner of its deps folder: ${(cause as Error).message}`)
+    }
   }
 
   /** When this process last scheduled the Worker's token refresh; undefined when it never delivered one. */
@@ -110,9 +195,9 @@ export class DepsMaterializer {
     this.#refreshAt.set(worker.metadata?.uid ?? '', at)
   }
 
-  #fail(worker: Worker, reason: string, cause: unknown, detail?: string): DepsError {
+  #fail(worker: Worker, reason: string, cause: unknown, detail?: string, verb: 'materialize' | 'remove' = 'materialize'): DepsError {
     const text = detail ?? (cause instanceof Error ? cause.message : String(cause))
-    return new DepsError(`materialize deps of Worker ${workerKey(worker)}: ${text}`, reason, { cause })
+    return new DepsError(`${verb} deps of Worker ${workerKey(worker)}: ${text}`, reason, { cause })
   }
 
   #keys(worker: Worker): DepsKeys {

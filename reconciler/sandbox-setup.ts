@@ -63,7 +63,6 @@ export function sandboxExtension(o: SandboxExtensionOptions): {
         hibernate: o.capabilities.includes('hibernate'),
         images,
         materializer,
-        store: o.store,
         clock: ctx.clock,
         log: ctx.log,
         events: ctx.events,

@@ -1,6 +1,7 @@
 // Who a Worker's deps (env + token in the store) belong to, end to end on a real API server and a
-// real MinIO: a Worker that moved from sandbox to pod still has them removed when it is deleted.
-// The tests play the OpenKruise controller and the kubelet.
+// real MinIO: Workers of one name in two namespaces never overwrite or delete each other's deps
+// (the layout is keyed by name alone), and a Worker that moved from sandbox to pod still has them
+// removed when it is deleted. The tests play the OpenKruise controller and the kubelet.
 
 import t, { type Test } from 'tap'
 import { installCrds } from '../harness/crds.ts'
@@ -12,7 +13,7 @@ import { createWorker, workerPath } from '../harness/workers.ts'
 import type { Worker } from '../../api/worker.ts'
 import { depsKeys } from '../../reconciler/deps.ts'
 import { S3DepsStore } from '../../reconciler/deps-s3.ts'
-import { eventually, getJson, markPodRunning, patchWorkerSpec, podPath, saPath } from './reconciler-kit.ts'
+import { condition, eventually, getJson, markPodRunning, patchWorkerSpec, podPath, saPath } from './reconciler-kit.ts'
 import { bindSandbox, getClaim, listSandboxes, LogCapture, SANDBOX_CRD_FILES, startSandboxController } from './sandbox-kit.ts'
 
 const cp = await startSuiteControlPlane(t)
@@ -25,6 +26,7 @@ const logs = new LogCapture()
 /** Every secret value this file uses or sees; none may reach a log line. */
 const secrets: string[] = [s3.secretAccessKey]
 
+/** A controller for `ns`, or for every namespace when `ns` is '' (as one deployed controller runs). */
 async function controller(t: Test, ns: string) {
   const c = await startSandboxController(cp, ns, { store, logs })
   t.teardown(() => c.close())
@@ -67,6 +69,55 @@ t.test('a Worker that moved from sandbox to pod leaves no deps in the store when
   t.equal(await getClaim(cp.api, ns, 'max'), undefined, 'no claim')
   t.same(await listSandboxes(cp.api, ns), [], 'no Sandbox')
   t.equal(await getJson(cp.api, saPath(ns, 'agentteams-worker-max')), undefined, 'no ServiceAccount')
+})
+
+t.test('Workers named alice in two namespaces: the second is refused, neither overwrites or deletes the other\'s deps', async (t) => {
+  const [a, b] = [await createNamespace(cp.api, 'tenant-a'), await createNamespace(cp.api, 'tenant-b')]
+  await controller(t, '')
+  const keys = depsKeys('alice')
+  const [secretA, secretB] = [`tenant-a-${Math.random().toString(36).slice(2)}`, `tenant-b-${Math.random().toString(36).slice(2)}`]
+  secrets.push(secretA, secretB)
+
+  const aliceA = await createWorker(cp.api, a, 'alice', { backendRuntime: 'sandbox', env: { API_KEY: secretA } })
+  await bindSandbox(cp.api, await eventually('the claim in tenant A', () => getClaim(cp.api, a, 'alice')))
+  await phase(a, 'alice', 'Running')
+  const tokenA = (await text(keys.token)) as string
+  secrets.push(tokenA)
+
+  await createWorker(cp.api, b, 'alice', { backendRuntime: 'sandbox', env: { API_KEY: secretB } })
+  const refused = await eventually('DepsMaterialized=False on the second alice', async () => {
+    const w = await worker(b, 'alice')
+    return condition(w, 'DepsMaterialized')?.status === 'False' ? w : undefined
+  })
+  const deps = condition(refused, 'DepsMaterialized')
+  t.equal(deps?.reason, 'DepsOwnedByAnotherWorker')
+  t.match(deps?.message, `belongs to Worker alice in namespace ${a}`, 'the message names the other namespace')
+  t.equal(refused.status?.phase, 'Pending')
+  t.equal(await getClaim(cp.api, b, 'alice'), undefined, 'no claim for the refused Worker')
+  t.match(await text(keys.env), secretA, "tenant A's env is untouched")
+  t.notMatch(await text(keys.env), secretB, "tenant B's value never reached the shared folder")
+  t.equal(await text(keys.token), tokenA, "tenant A's token is untouched")
+  t.match(JSON.parse((await text(keys.owner)) ?? '{}'), { namespace: a, name: 'alice', uid: aliceA.metadata?.uid })
+
+  t.equal((await cp.api.request('DELETE', workerPath(b, 'alice'))).status, 200)
+  await gone(b, 'alice')
+  t.match(await text(keys.env), secretA, "deleting tenant B's alice left tenant A's env")
+  t.equal(await text(keys.token), tokenA, 'and its token')
+  t.equal((await worker(a, 'alice'))?.status?.phase, 'Running')
+
+  await createWorker(cp.api, b, 'alice', { backendRuntime: 'sandbox', env: { API_KEY: secretB } })
+  await eventually('the second alice refused again', async () => (condition(await worker(b, 'alice'), 'DepsMaterialized')?.reason === 'DepsOwnedByAnotherWorker' ? true : undefined))
+  t.equal((await cp.api.request('DELETE', workerPath(a, 'alice'))).status, 200)
+  await gone(a, 'alice')
+  const claimB = await eventually("tenant B's claim once tenant A's alice is gone", () => getClaim(cp.api, b, 'alice'), 120_000)
+  t.match(await text(keys.env), secretB, "the folder now holds tenant B's env")
+  t.notMatch(await text(keys.env), secretA, "and nothing of tenant A's")
+  t.not(await text(keys.token), tokenA)
+  secrets.push((await text(keys.token)) ?? '')
+  t.match(JSON.parse((await text(keys.owner)) ?? '{}'), { namespace: b, name: 'alice' })
+  await bindSandbox(cp.api, claimB)
+  const running = await phase(b, 'alice', 'Running')
+  t.equal(condition(running, 'DepsMaterialized')?.status, 'True')
 })
 
 t.test('no secret value appears in any log line of this file', async (t) => {

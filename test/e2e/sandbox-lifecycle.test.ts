@@ -93,7 +93,8 @@ t.test('a sandbox Worker: pool, env and token verified in the bucket before its 
   t.equal(pool.spec.replicas, 1)
 
   const keys = depsKeys('alice')
-  t.same(await s3.listKeys('workers-deps/alice/'), [keys.env, keys.token], 'exactly the env and token objects')
+  t.same(await s3.listKeys('workers-deps/alice/'), [keys.env, keys.owner, keys.token], 'exactly the env and token objects, and the owner record')
+  t.same(JSON.parse((await s3.getObject(keys.owner))?.toString() ?? ''), { apiVersion: 'agentteams.io/v1beta1', kind: 'Worker', namespace: ns, name: 'alice', uid: created.metadata?.uid }, 'which names the Worker, and nothing secret')
   const envFile = (await s3.getObject(keys.env)) as Buffer
   const dir = await mkdtemp(join(tmpdir(), 'sbx-env-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))

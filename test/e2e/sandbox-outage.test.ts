@@ -52,7 +52,8 @@ t.test('store down: no claim, DepsMaterialized=False with the reason; store back
   })
   const deps = condition(blocked, 'DepsMaterialized')
   t.equal(deps?.reason, 'StoreUnavailable')
-  t.match(deps?.message, `materialize deps of Worker ${ns}/olga: write deps object workers-deps/olga/env/env in s3 bucket ${s3.bucket} at ${s3.endpoint}: `)
+  // The first store call of a delivery reads the folder's owner record.
+  t.match(deps?.message, `materialize deps of Worker ${ns}/olga: read deps object workers-deps/olga/owner in s3 bucket ${s3.bucket} at ${s3.endpoint}: `)
   t.match(deps?.message, /ECONNREFUSED/, 'names the cause')
   t.equal(condition(blocked, 'Ready')?.status, 'False')
   t.not(blocked.status?.phase, 'Running')
@@ -66,7 +67,7 @@ t.test('store down: no claim, DepsMaterialized=False with the reason; store back
   await s3.start()
   restarted = true
   const claim = await eventually('the claim once the store is back', () => getClaim(cp.api, ns, 'olga'), 90_000)
-  t.same(await s3.listKeys('workers-deps/olga/'), [depsKeys('olga').env, depsKeys('olga').token], 'env and token written')
+  t.same(await s3.listKeys('workers-deps/olga/'), [depsKeys('olga').env, depsKeys('olga').owner, depsKeys('olga').token], 'env, owner record and token written')
   secrets.push((await s3.getObject(depsKeys('olga').token))?.toString() ?? '')
   t.equal(creates, 1, 'exactly one claim')
   await bindSandbox(cp.api, claim)

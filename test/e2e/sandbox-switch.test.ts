@@ -64,7 +64,7 @@ t.test('legacy pod Worker → rejected switch → Stopped → switch → Running
 
   const claim = await eventually('the SandboxClaim', () => getClaim(cp.api, ns, 'lena'), 90_000)
   const keys = depsKeys('lena')
-  t.same(await s3.listKeys('workers-deps/lena/'), [keys.env, keys.token], 'deps written before the claim was created')
+  t.same(await s3.listKeys('workers-deps/lena/'), [keys.env, keys.owner, keys.token], 'deps written before the claim was created')
   t.match((await s3.getObject(keys.env))?.toString(), "export SECRET_NOTE='switch-secret-value-42'")
   const token = (await s3.getObject(keys.token))?.toString() ?? ''
   const starting = await worker(ns)

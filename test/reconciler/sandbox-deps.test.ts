@@ -18,14 +18,23 @@ import { FakeClock } from './fake-clock.ts'
 const TOKEN = 'header.payload-SECRET.signature'
 const worker: Worker = { metadata: { name: 'alice', namespace: 'ns', uid: 'u1' }, spec: { env: { NOTE: 'env-SECRET' } } }
 
-/** An API client that knows ServiceAccounts and TokenRequests; records every request. */
-function fakeKube(options: { grantSeconds?: number; failToken?: boolean } = {}): KubeClient & { requests: KubeRequest[] } {
+/**
+ * An API client that knows ServiceAccounts, TokenRequests and the Workers in `workers`
+ * (`namespace/name` → uid; any other Worker is 404); records every request.
+ */
+function fakeKube(options: { grantSeconds?: number; failToken?: boolean; workers?: Record<string, string> } = {}): KubeClient & { requests: KubeRequest[] } {
   const requests: KubeRequest[] = []
   return {
     requests,
     async close() {},
     async request<T>(req: KubeRequest): Promise<T> {
       requests.push(req)
+      const found = /\/namespaces\/([^/]+)\/workers\/([^/]+)$/.exec(req.path)
+      if (req.method === 'GET' && found) {
+        const uid = options.workers?.[`${found[1]}/${found[2]}`]
+        if (!uid) throw new KubeError(`workers.agentteams.io "${found[2]}" not found`, { code: 404, reason: 'NotFound' })
+        return { metadata: { namespace: found[1], name: found[2], uid } } as T
+      }
       if (req.method === 'GET') return {} as T
       if (req.path.endsWith('/token')) {
         if (options.failToken) throw new KubeError('serviceaccounts "agentteams-worker-alice" not found', { code: 404, reason: 'NotFound' })
@@ -58,7 +67,14 @@ t.test('env is written, then the token, then both are read back', async (t) => {
     delete: (k) => s.delete(k),
   }))
   await m.materialize(worker)
-  t.same(ops, ['put workers-deps/alice/env/env', 'put workers-deps/alice/token/token', 'get workers-deps/alice/env/env', 'get workers-deps/alice/token/token'])
+  t.same(ops, [
+    'get workers-deps/alice/owner',
+    'put workers-deps/alice/owner',
+    'put workers-deps/alice/env/env',
+    'put workers-deps/alice/token/token',
+    'get workers-deps/alice/env/env',
+    'get workers-deps/alice/token/token',
+  ], 'the owner is recorded first')
   t.equal(Buffer.from((await fs.get('workers-deps/alice/token/token')) as Uint8Array).toString(), TOKEN)
   t.match(Buffer.from((await fs.get('workers-deps/alice/env/env')) as Uint8Array).toString(), "export NOTE='env-SECRET'\n")
 })
@@ -123,7 +139,7 @@ t.test('a store failure carries the store reason', async (t) => {
   }))
   const error = (await m.materialize(worker).catch((e: unknown) => e)) as DepsError
   t.equal(error.reason, 'StoreUnavailable')
-  t.match(error.message, 'write deps object workers-deps/alice/env/env in directory')
+  t.match(error.message, 'write deps object workers-deps/alice/owner in directory', 'the first write, the owner record, fails')
 })
 
 t.test('refreshToken rewrites only the token; forget drops the schedule', async (t) => {
@@ -142,4 +158,79 @@ t.test('a Worker name that is not a safe key is InvalidWorkerName', async (t) =>
   const { m } = await setup(t, fakeKube())
   const error = (await m.materialize({ metadata: { name: '../x', namespace: 'ns', uid: 'u' } }).catch((e: unknown) => e)) as DepsError
   t.equal(error.reason, 'InvalidWorkerName')
+})
+
+// ---- ownership: workers-deps/<worker>/ is shared by same-named Workers of every namespace ----
+
+const other: Worker = { metadata: { name: 'alice', namespace: 'team-b', uid: 'u-other' }, spec: { env: { NOTE: 'other-SECRET' } } }
+const text = async (fs: DepsStore, key: string) => {
+  const body = await fs.get(key)
+  return body === undefined ? undefined : Buffer.from(body).toString('utf8')
+}
+
+t.test("another live Worker's folder: DepsOwnedByAnotherWorker naming its namespace, nothing written, no token issued", async (t) => {
+  const kube = fakeKube({ workers: { 'team-b/alice': 'u-other' } })
+  const { m, fs } = await setup(t, kube)
+  await m.materialize(other)
+  const before = { env: await text(fs, 'workers-deps/alice/env/env'), token: await text(fs, 'workers-deps/alice/token/token') }
+  const issued = kube.requests.filter((r) => r.path.endsWith('/token')).length
+  const error = (await m.materialize(worker).catch((e: unknown) => e)) as DepsError
+  t.type(error, DepsError)
+  t.equal(error.reason, 'DepsOwnedByAnotherWorker')
+  t.match(error.message, 'materialize deps of Worker ns/alice: deps folder workers-deps/alice/ in directory')
+  t.match(error.message, 'belongs to Worker alice in namespace team-b')
+  t.match(error.message, 'rename this Worker, or delete the one in namespace team-b')
+  t.notMatch(error.message, 'SECRET')
+  t.same({ env: await text(fs, 'workers-deps/alice/env/env'), token: await text(fs, 'workers-deps/alice/token/token') }, before, "the other Worker's env and token are untouched")
+  t.match(before.env, 'other-SECRET')
+  t.equal(kube.requests.filter((r) => r.path.endsWith('/token')).length, issued, 'no token was requested for the refused Worker')
+  t.match(JSON.parse((await text(fs, 'workers-deps/alice/owner')) as string), { namespace: 'team-b', name: 'alice', uid: 'u-other' })
+  const refused = (await m.refreshToken(worker).catch((e: unknown) => e)) as DepsError
+  t.equal(refused.reason, 'DepsOwnedByAnotherWorker', 'a token refresh is refused too')
+})
+
+t.test('a folder whose recorded owner is gone, or was re-created under a new uid, is taken over', async (t) => {
+  for (const [what, workers] of [['deleted', {}], ['re-created', { 'team-b/alice': 'u-new' }]] as const) {
+    const { m, fs } = await setup(t, fakeKube({ workers: { ...workers } }))
+    await m.materialize(other)
+    await m.materialize(worker)
+    t.match(JSON.parse((await text(fs, 'workers-deps/alice/owner')) as string), { namespace: 'ns', name: 'alice', uid: 'u1' }, `owner ${what}: the folder is now this Worker's`)
+    t.match(await text(fs, 'workers-deps/alice/env/env'), "export NOTE='env-SECRET'", `owner ${what}: this Worker's env`)
+  }
+})
+
+t.test('the owner record holds the identity, never a value', async (t) => {
+  const { m, fs } = await setup(t, fakeKube())
+  await m.materialize(worker)
+  const record = (await text(fs, 'workers-deps/alice/owner')) as string
+  t.same(JSON.parse(record), { apiVersion: 'agentteams.io/v1beta1', kind: 'Worker', namespace: 'ns', name: 'alice', uid: 'u1' })
+  t.notMatch(record, 'SECRET')
+  t.notMatch(record, TOKEN)
+})
+
+t.test("removeDeps deletes the Worker's own folder, leaves another Worker's alone, and removes an unowned (older) one", async (t) => {
+  const { m, fs } = await setup(t, fakeKube({ workers: { 'team-b/alice': 'u-other' } }))
+  await m.materialize(other)
+  t.same(await m.removeDeps(worker), { removed: 0, ownedBy: { namespace: 'team-b', name: 'alice', uid: 'u-other' } })
+  t.ok(await fs.get('workers-deps/alice/env/env'), "the other Worker's env is still there")
+  t.same(await m.removeDeps(other), { removed: 3 }, 'its owner removes env, token and the record')
+  t.equal(await fs.get('workers-deps/alice/owner'), undefined)
+  await fs.put('workers-deps/alice/env/env', Buffer.from('old'))
+  t.same(await m.removeDeps(worker), { removed: 1 }, 'deps written before owners were recorded are removed')
+})
+
+t.test('two same-named Workers materialized at once: one gets the folder, the other is refused', async (t) => {
+  const kube = fakeKube({ workers: { 'ns/alice': 'u1', 'team-b/alice': 'u-other' } })
+  // A slow store widens the window between reading the owner record and writing it.
+  const { m, fs } = await setup(t, kube, 3600, (s) => ({
+    location: s.location,
+    put: async (k, b) => (await new Promise((r) => setTimeout(r, 20)), s.put(k, b)),
+    get: async (k) => (await new Promise((r) => setTimeout(r, 20)), s.get(k)),
+    delete: (k) => s.delete(k),
+  }))
+  const results = await Promise.allSettled([m.materialize(worker), m.materialize(other)])
+  t.same(results.map((r) => r.status), ['fulfilled', 'rejected'])
+  t.equal(((results[1] as PromiseRejectedResult).reason as DepsError).reason, 'DepsOwnedByAnotherWorker')
+  t.match(await text(fs, 'workers-deps/alice/env/env'), "export NOTE='env-SECRET'", "only the first Worker's env was written")
+  t.notMatch(await text(fs, 'workers-deps/alice/env/env'), 'other-SECRET')
 })
