@@ -32,19 +32,31 @@ t.test('status writes never reach the webhook server', async (t) => {
   }
   t.equal(await reviewsAnswered(), before, 'five status writes, no admission review')
   t.equal((await cp.kubectl(['label', 'worker', 'w', '-n', ns, 'team=blue'])).code, 0)
-  t.equal(await reviewsAnswered(), before + 2, 'a main-resource update is reviewed by both webhooks')
+  t.equal(await reviewsAnswered(), before + 1, 'a metadata-only update is defaulted, not judged')
+  t.equal((await cp.kubectl(['patch', 'worker', 'w', '-n', ns, '--type=merge', '-p', '{"spec":{"state":"Sleeping"}}'])).code, 0)
+  t.equal(await reviewsAnswered(), before + 3, 'a spec update is reviewed by both webhooks')
 })
 
-t.test('with the webhook server down: spec changes fail closed, status writes still work', async (t) => {
+t.test('with the webhook server down: spec changes fail closed; metadata and status writes still work', async (t) => {
   const ns = await createNamespace(cp.api, 'outage')
   t.equal((await cp.kubectl(['apply', '-f', '-'], { stdin: workerYaml(ns, 'w', {}) })).code, 0)
+  t.equal((await cp.kubectl(['apply', '-f', '-'], { stdin: workerYaml(ns, 'deleted', {}) })).code, 0)
+  const finalizer = '{"metadata":{"finalizers":["agentteams.io/cleanup"]}}'
+  t.equal((await cp.kubectl(['patch', 'worker', 'deleted', '-n', ns, '--type=merge', '-p', finalizer])).code, 0)
   await webhook.close()
 
-  const update = await cp.kubectl(['label', 'worker', 'w', '-n', ns, 'team=red'])
-  t.equal(update.code, 1, 'a Worker update is refused while the validating webhook cannot be called')
+  const update = await cp.kubectl(['patch', 'worker', 'w', '-n', ns, '--type=merge', '-p', '{"spec":{"state":"Sleeping"}}'])
+  t.equal(update.code, 1, 'a spec update is refused while the validating webhook cannot be called')
   t.match(update.stderr, 'failed calling webhook "validate.workers.agentteams.io"')
   const created = await cp.kubectl(['apply', '-f', '-'], { stdin: workerYaml(ns, 'other', {}) })
   t.equal(created.code, 1, 'so is a create')
+  t.equal((await cp.kubectl(['label', 'worker', 'w', '-n', ns, 'team=red'])).code, 0, 'a metadata-only update is not judged')
+
+  // What the reconciler does on deletion must not wait for the webhook: the finalizer comes off.
+  t.equal((await cp.kubectl(['delete', 'worker', 'deleted', '-n', ns, '--wait=false'])).code, 0)
+  const released = await cp.kubectl(['patch', 'worker', 'deleted', '-n', ns, '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]'])
+  t.equal(released.code, 0, `the finalizer is removed: ${released.stderr}`)
+  t.match((await cp.kubectl(['get', 'worker', 'deleted', '-n', ns])).stderr, 'NotFound', 'and the deleted Worker is gone')
 
   const status = await setStatus(ns, 'w', { phase: 'Running', backendRuntime: 'pod' })
   t.equal(status.code, 0, `the status subresource is unaffected: ${status.stderr}`)
@@ -52,6 +64,6 @@ t.test('with the webhook server down: spec changes fail closed, status writes st
   const probeNs = await createNamespace(cp.api, 'outage-probe')
   await unregisterWebhooks(cp.api, [MANIFESTS.mutatingWebhook, MANIFESTS.validatingWebhook])
   await waitForBackendRuleLifted(cp.api, probeNs)
-  const escaped = await cp.kubectl(['label', 'worker', 'w', '-n', ns, 'team=red'])
+  const escaped = await cp.kubectl(['patch', 'worker', 'w', '-n', ns, '--type=merge', '-p', '{"spec":{"state":"Sleeping"}}'])
   t.equal(escaped.code, 0, `deleting the configurations is the escape hatch: ${escaped.stderr}`)
 })
