@@ -1,4 +1,4 @@
-// The reconciler process part: wires the API client, informers (Workers and the Pods, Secrets and
+// The reconciler process part: wires the API client, informers (Workers and the Pods and
 // ServiceAccounts this controller owns), the Worker reconcile, the backends and leader election;
 // answers readiness and liveness; shuts down by draining in-flight reconciles and releasing the lease.
 
@@ -120,7 +120,6 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
   const sources: WatchSource<any>[] = [
     source<Worker>('Worker', kubeconfig, kube, workerCollection, (w) => [`${w.metadata?.namespace ?? ''}/${w.metadata?.name ?? ''}`]),
     source('Pod', kubeconfig, kube, core('pods'), ownerKey),
-    source('Secret', kubeconfig, kube, core('secrets'), ownerKey),
     source('ServiceAccount', kubeconfig, kube, core('serviceaccounts'), ownerKey),
     ...(options.sources?.(context) ?? []),
   ]
