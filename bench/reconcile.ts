@@ -6,6 +6,7 @@
 // with 5,000 Workers. Prints a table, then one JSON line. A script, not a test: it asserts nothing.
 //   BENCH_N=200,500,1000  BENCH_HIGH_CONCURRENCY=16  BENCH_RSS_N=5000 (0: skip)  BENCH_APPLY_CONCURRENCY=20
 
+import { ListObjectsV2Command } from '@aws-sdk/client-s3'
 import { loadConfig } from '../config/config.ts'
 import type { Worker } from '../api/worker.ts'
 import { S3DepsStore, type S3DepsStoreOptions } from '../reconciler/deps-s3.ts'
@@ -32,6 +33,8 @@ const APPLY_CONCURRENCY = Number(process.env['BENCH_APPLY_CONCURRENCY'] ?? 20)
 /** Per-run deadline; a run that misses it is reported, not hidden. */
 const RUN_TIMEOUT_MS = Number(process.env['BENCH_RUN_TIMEOUT_S'] ?? 1200) * 1000
 const MiB = (bytes: number) => Math.round(bytes / 1048576)
+/** Extra Node flags for the controller process (e.g. `--max-semi-space-size=8`); default none, as `serve` runs. */
+const NODE_FLAGS = (process.env['BENCH_CONTROLLER_NODE_FLAGS'] ?? '').split(' ').filter(Boolean)
 
 /** Realistic sandbox Workers: a runtime and a few env entries, names unique per run (the bucket is shared). */
 function manifests(namespace: string, tag: string, n: number): Worker[] {
@@ -52,9 +55,22 @@ interface ControllerRun {
   storeOpsPerWorker: number
   rssMiB: number
   peakRssMiB: number
+  /** After a full GC at the end: what the caches and the rest really hold. */
+  rssAfterGcMiB: number
+  heapAfterGcMiB: number
+  heapTotalAfterGcMiB: number
+  externalAfterGcMiB: number
+  /** V8 heap spaces after the GC: `used/committed` MiB. */
+  spacesAfterGcMiB: Record<string, string>
   claims: number
   depsObjects: number
   duplicateCreates: number
+}
+
+/** One progress line per controller run, with the memory breakdown that explains its RSS. */
+function describeRun(run: ControllerRun): string {
+  const spaces = Object.entries(run.spacesAfterGcMiB).filter(([, v]) => v !== '0/0').map(([k, v]) => `${k.replace('_space', '')} ${v}`).join(', ')
+  return `controller (concurrency ${run.concurrency}) ${(run.ms / 1000).toFixed(2)} s, ${run.claims} claims, ${run.depsObjects} deps objects, ${run.requestsPerWorker.toFixed(1)} API requests/Worker, RSS ${run.rssMiB} MiB (peak ${run.peakRssMiB}); after a full GC: RSS ${run.rssAfterGcMiB}, heap ${run.heapAfterGcMiB} used of ${run.heapTotalAfterGcMiB}, external ${run.externalAfterGcMiB} (V8 spaces used/committed MiB: ${spaces})`
 }
 
 async function main(): Promise<void> {
@@ -67,12 +83,21 @@ async function main(): Promise<void> {
   const kube = createKubeClient(kubeconfigFor(cp))
   const store = new S3DepsStore(s3Options)
   const countClaims = async (ns: string) => ((await kube.request<{ items: unknown[] }>({ method: 'GET', path: claimPath(ns) })).items ?? []).length
-  const countDeps = async (tag: string) => (await s3.listKeys(`workers-deps/${tag}-`)).length
+  const countDeps = async (tag: string) => {
+    let count = 0
+    let token: string | undefined
+    do {
+      const page = await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `workers-deps/${tag}-`, ContinuationToken: token }))
+      count += page.KeyCount ?? 0
+      token = page.NextContinuationToken
+    } while (token)
+    return count
+  }
 
   const controllerRun = async (n: number, concurrency: number): Promise<ControllerRun> => {
     const tag = `c${n}x${concurrency}`
     const ns = await createNamespace(cp.api, `bench-${tag}`)
-    const child = await startControllerProcess({ kubeconfigPath: cp.kubeconfigPath, namespace: ns, s3: s3Options, concurrency, logs: 'discard' })
+    const child = await startControllerProcess({ kubeconfigPath: cp.kubeconfigPath, namespace: ns, s3: s3Options, concurrency, logs: 'discard' }, NODE_FLAGS)
     try {
       for (let s = await child.stats(); !s.ready; s = await child.stats()) await new Promise((r) => setTimeout(r, 100))
       const base = await child.stats()
@@ -88,6 +113,7 @@ async function main(): Promise<void> {
       }
       const created = stats.claims.filter((c) => c.outcome === 'created')
       const ms = Math.max(...created.map((c) => c.at)) - started
+      const collected = await child.stats(true)
       const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0)
       const byKind = Object.fromEntries(Object.entries(stats.requests).map(([k, v]) => [k, (v - (base.requests[k] ?? 0)) / n]).filter(([, v]) => (v as number) > 0))
       return {
@@ -99,6 +125,11 @@ async function main(): Promise<void> {
         storeOpsPerWorker: (total(stats.store) - total(base.store)) / n,
         rssMiB: MiB(stats.rss),
         peakRssMiB: MiB(stats.maxRss),
+        rssAfterGcMiB: MiB(collected.rss),
+        heapAfterGcMiB: MiB(collected.heapUsed),
+        heapTotalAfterGcMiB: MiB(collected.heapTotal),
+        externalAfterGcMiB: MiB(collected.external),
+        spacesAfterGcMiB: Object.fromEntries(Object.entries(collected.spaces).map(([k, v]) => [k, `${MiB(v.used)}/${MiB(v.committed)}`])),
         claims: await countClaims(ns),
         depsObjects: await countDeps(tag),
         duplicateCreates: created.length - new Set(created.map((c) => c.name)).size,
@@ -117,13 +148,13 @@ async function main(): Promise<void> {
       const runs: ControllerRun[] = []
       for (const concurrency of [...new Set([DEFAULT_CONCURRENCY, HIGH_CONCURRENCY])]) {
         const run = await controllerRun(n, concurrency)
-        console.log(`# N=${n}: controller (concurrency ${concurrency}) ${(run.ms / 1000).toFixed(2)} s, ${run.claims} claims, ${run.depsObjects} deps objects, ${run.requestsPerWorker.toFixed(1)} API requests/Worker, RSS ${run.rssMiB} MiB`)
+        console.log(`# N=${n}: ${describeRun(run)}`)
         runs.push(run)
       }
       rows.push({ n, floorMs: floor.ms, floorRequestsPerWorker: floor.requests / n, runs })
     }
     const big = RSS_N > 0 ? await controllerRun(RSS_N, HIGH_CONCURRENCY) : undefined
-    if (big) console.log(`# N=${RSS_N}: controller (concurrency ${HIGH_CONCURRENCY}) ${(big.ms / 1000).toFixed(1)} s, RSS ${big.rssMiB} MiB (peak ${big.peakRssMiB} MiB)`)
+    if (big) console.log(`# N=${RSS_N}: ${describeRun(big)}`)
 
     const s = (ms: number) => (ms / 1000).toFixed(2).padStart(8)
     console.log(`\n${'N'.padStart(6)}${'floor s'.padStart(9)}${`ctl c=${DEFAULT_CONCURRENCY} s`.padStart(13)}${'ratio'.padStart(7)}${`ctl c=${HIGH_CONCURRENCY} s`.padStart(13)}${'ratio'.padStart(7)}${'req/Worker'.padStart(12)}${'floor req'.padStart(11)}${'RSS MiB'.padStart(9)}${'peak'.padStart(6)}`)

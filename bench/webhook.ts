@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import autocannon from 'autocannon'
 import { createServingCertificates, writeServingCertificates } from '../certs/certs.ts'
 import { realisticUpdateReview } from '../test/fixtures/admission-review.ts'
+import { describeMachine, machineLine } from './machine.ts'
 
 /** Settings, from the environment: seconds per case, connections, the fixed rate, which runs. */
 const DURATION_S = Number(process.env['BENCH_DURATION'] ?? 5)
@@ -83,6 +84,8 @@ async function measure(target: Case, body: string): Promise<{ max?: Figures; fix
 const fmt = (value: number | undefined, width: number) => (value === undefined ? '-' : String(value)).padStart(width)
 
 async function main(): Promise<void> {
+  const machine = describeMachine()
+  console.log(machineLine(machine))
   const dir = await mkdtemp(join(tmpdir(), 'wrc-bench-'))
   const certs = await createServingCertificates()
   await writeServingCertificates(dir, certs)
@@ -129,7 +132,7 @@ async function main(): Promise<void> {
     }
   }
   console.log('ratio: ours / bare (constant answer); vs json: ours / bare-json (body parsed). Latency resolution: 1 ms (autocannon).')
-  console.log(JSON.stringify({ validate: summary['validate'], mutate: summary['mutate'], bare: summary['bare'], bareJson: summary['bare-json'] }))
+  console.log(JSON.stringify({ machine, connections: CONNECTIONS, validate: summary['validate'], mutate: summary['mutate'], bare: summary['bare'], bareJson: summary['bare-json'] }))
 }
 
 await main()

@@ -166,7 +166,8 @@ export async function audit(api: ApiClient, s3: S3Server, ns: string, live: read
   const keys = new Set(await s3.listKeys('workers-deps/'))
   const mine = [...live, ...deleted]
   const prefix = (k: string) => mine.some((n) => k.startsWith(`workers-deps/${n}/`))
-  const expected = new Set(live.flatMap((n) => [depsKeys(n).env, depsKeys(n).token]))
+  // env, token and the owner record the reconciler writes with them (reconciler/deps-owner.ts).
+  const expected = new Set(live.flatMap((n) => [depsKeys(n).env, depsKeys(n).token, depsKeys(n).owner]))
   const result: Audit = { claimProblems: [], sandboxProblems: [], depsProblems: [], leftovers: [] }
   for (const name of live) {
     if (of(claims, name) !== 1) result.claimProblems.push(`${name}: ${of(claims, name)} claims`)

@@ -15,7 +15,8 @@ export interface ControllerProcess {
   readonly logs: string[]
   /** Every claim create the child reported as it happened (kept after the child died). */
   readonly claims: ClaimCreate[]
-  stats(): Promise<ControllerStats>
+  /** Counters and memory; with `gc`, memory after a full collection (live data only). */
+  stats(gc?: boolean): Promise<ControllerStats>
   /** How the process ended, or undefined while it runs. */
   exit(): { code: number | null; signal: NodeJS.Signals | null } | undefined
   /** A crash: SIGKILL, no lease release, nothing drained. */
@@ -24,9 +25,9 @@ export interface ControllerProcess {
   stop(): Promise<void>
 }
 
-/** Forks the controller with `settings`; resolves once its reconciler has started. */
-export async function startControllerProcess(settings: ControllerChildSettings): Promise<ControllerProcess> {
-  const child: ChildProcess = fork(CHILD, [], { execArgv: [], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
+/** Forks the controller with `settings` (and extra Node flags); resolves once its reconciler has started. */
+export async function startControllerProcess(settings: ControllerChildSettings, nodeFlags: readonly string[] = []): Promise<ControllerProcess> {
+  const child: ChildProcess = fork(CHILD, [], { execArgv: ['--expose-gc', ...nodeFlags], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
   const logs: string[] = []
   createInterface({ input: child.stdout! }).on('line', (line) => logs.push(line))
   const claims: ClaimCreate[] = []
@@ -48,7 +49,7 @@ export async function startControllerProcess(settings: ControllerChildSettings):
     child.on('message', onMessage)
     void exited.then(() => reject(new Error(`controller child exited before starting (${JSON.stringify(ended)})`)))
   })
-  const stats = () =>
+  const stats = (gc = false) =>
     new Promise<ControllerStats>((resolve, reject) => {
       if (ended) return reject(new Error(`controller child is gone (${JSON.stringify(ended)})`))
       const onMessage = (m: { type?: string; stats?: ControllerStats }) => {
@@ -57,7 +58,7 @@ export async function startControllerProcess(settings: ControllerChildSettings):
         resolve(m.stats as ControllerStats)
       }
       child.on('message', onMessage)
-      child.send({ type: 'stats' })
+      child.send({ type: 'stats', gc })
     })
   const kill = async () => {
     if (ended) return
