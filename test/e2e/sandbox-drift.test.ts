@@ -4,30 +4,17 @@
 // a sandbox whose claim the provider already removed. The tests play the OpenKruise controller.
 
 import t, { type Test } from 'tap'
-import { installCrds } from '../harness/crds.ts'
-import { MANIFESTS } from '../harness/manifests.ts'
 import { createNamespace } from '../harness/namespaces.ts'
-import { startS3Server } from '../harness/s3-server.ts'
-import { startSuiteControlPlane } from '../harness/suite.ts'
 import { createWorker, workerPath } from '../harness/workers.ts'
 import type { Worker } from '../../api/worker.ts'
 import { depsKeys } from '../../reconciler/deps.ts'
-import { S3DepsStore } from '../../reconciler/deps-s3.ts'
 import type { SandboxClaim } from '../../reconciler/sandbox-objects.ts'
 import { condition, eventually, getJson, patchWorkerSpec } from './reconciler-kit.ts'
 import {
-  bindSandbox, claimPath, getClaim, listSandboxes, LogCapture, markPaused, SANDBOX_CRD_FILES, sandboxPath, type SandboxControllerOptions, startSandboxController,
+  startSandboxSuite, bindSandbox, claimPath, getClaim, listSandboxes, markPaused, sandboxPath, type SandboxControllerOptions, startSandboxController,
 } from './sandbox-kit.ts'
 
-const cp = await startSuiteControlPlane(t)
-await installCrds(cp.api, [MANIFESTS.workerCrd, ...SANDBOX_CRD_FILES])
-const s3 = await startS3Server()
-t.teardown(() => s3.close())
-const store = new S3DepsStore({ endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, forcePathStyle: true })
-t.teardown(() => store.close())
-const logs = new LogCapture()
-/** Every secret value this file uses or sees; none may reach a log line. */
-const secrets: string[] = [s3.secretAccessKey]
+const { cp, s3, store, logs, secrets } = await startSandboxSuite(t)
 const secret = (label: string) => {
   const value = `${label}-${Math.random().toString(36).slice(2)}-never-log-me`
   secrets.push(value)

@@ -18,7 +18,12 @@ import { startReconciler } from '../../reconciler/main.ts'
 import type { Sandbox, SandboxClaim, SandboxSettings } from '../../reconciler/sandbox-objects.ts'
 import { sandboxExtension } from '../../reconciler/sandbox-setup.ts'
 import { kubeconfigFor } from './reconciler-kit.ts'
-import { OPENKRUISE_CRDS } from '../harness/manifests.ts'
+import { MANIFESTS, OPENKRUISE_CRDS } from '../harness/manifests.ts'
+import { installCrds } from '../harness/crds.ts'
+import { startS3Server, type S3Server } from '../harness/s3-server.ts'
+import { startSuiteControlPlane } from '../harness/suite.ts'
+import { S3DepsStore } from '../../reconciler/deps-s3.ts'
+import type { Test } from 'tap'
 
 export const SANDBOX_CRD_FILES = OPENKRUISE_CRDS
 export const NAMING = { controllerName: 'worker-runtime-controller', resourcePrefix: 'agentteams-' }
@@ -216,4 +221,28 @@ export async function markResumed(api: ApiClient, ns: string, name: string): Pro
     phase: 'Running',
     conditions: [readyCondition(true, ''), { type: 'SandboxResumed', status: 'True', reason: 'ResumePod', message: '', lastTransitionTime: now() }],
   })
+}
+
+/** What a sandbox end-to-end file runs on: see startSandboxSuite. */
+export interface SandboxSuite {
+  cp: ControlPlane
+  s3: S3Server
+  store: S3DepsStore
+  logs: LogCapture
+  /** Every secret value the file uses or sees (the S3 secret key to start); none may reach a log line. */
+  secrets: string[]
+}
+
+/**
+ * One control plane with the Worker and OpenKruise CRDs, a real MinIO with a store on it, and a
+ * log capture, all torn down with the file's tap instance.
+ */
+export async function startSandboxSuite(t: Test): Promise<SandboxSuite> {
+  const cp = await startSuiteControlPlane(t)
+  await installCrds(cp.api, [MANIFESTS.workerCrd, ...SANDBOX_CRD_FILES])
+  const s3 = await startS3Server()
+  t.teardown(() => s3.close())
+  const store = new S3DepsStore({ endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, forcePathStyle: true })
+  t.teardown(() => store.close())
+  return { cp, s3, store, logs: new LogCapture(), secrets: [s3.secretAccessKey] }
 }

@@ -9,32 +9,18 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { installCrds } from '../harness/crds.ts'
-import { MANIFESTS } from '../harness/manifests.ts'
 import { createNamespace } from '../harness/namespaces.ts'
-import { startS3Server } from '../harness/s3-server.ts'
-import { startSuiteControlPlane } from '../harness/suite.ts'
 import { createWorker, workerPath } from '../harness/workers.ts'
 import type { Worker } from '../../api/worker.ts'
 import { depsKeys } from '../../reconciler/deps.ts'
-import { S3DepsStore } from '../../reconciler/deps-s3.ts'
 import type { SandboxClaim } from '../../reconciler/sandbox-objects.ts'
 import { condition, eventually, getJson, patchWorkerSpec, saPath } from './reconciler-kit.ts'
 import {
-  bindSandbox, claimPath, getClaim, listSandboxes, LogCapture, markPaused, markResumed, SANDBOX_CRD_FILES, sandboxPath, type SandboxControllerOptions,
-  startSandboxController, timeOutClaim,
+  startSandboxSuite, bindSandbox, claimPath, getClaim, listSandboxes, markPaused, markResumed, sandboxPath, type SandboxControllerOptions, startSandboxController, timeOutClaim,
 } from './sandbox-kit.ts'
 
 const run = promisify(execFile)
-const cp = await startSuiteControlPlane(t)
-await installCrds(cp.api, [MANIFESTS.workerCrd, ...SANDBOX_CRD_FILES])
-const s3 = await startS3Server()
-t.teardown(() => s3.close())
-const store = new S3DepsStore({ endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, forcePathStyle: true })
-t.teardown(() => store.close())
-const logs = new LogCapture()
-/** Every secret value this file uses or sees; none may reach a log line. */
-const secrets: string[] = [s3.secretAccessKey]
+const { cp, s3, store, logs, secrets } = await startSandboxSuite(t)
 const API_KEY = `sk-${Math.random().toString(36).slice(2)}-never-log-me`
 secrets.push(API_KEY)
 
