@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { createServingCertificates, type ServingCertificates, writeServingCertificates } from '../../certs/certs.ts'
 import { onProcessExit, removeDirNow } from '../harness/exit-cleanup.ts'
 import { createOwnedTempDir } from '../harness/temp-dirs.ts'
-import type { ChildMemory } from './webhook-child.ts'
+import type { ChildLatency, ChildMemory } from './webhook-child.ts'
 
 const CHILD = fileURLToPath(new URL('./webhook-child.ts', import.meta.url))
 
@@ -26,6 +26,8 @@ export interface WebhookProcess {
   exit(): { code: number | null; signal: NodeJS.Signals | null } | undefined
   /** Memory after a full GC in the child. */
   memory(): Promise<ChildMemory>
+  /** The server's own admission latency totals, per webhook. */
+  latency(): Promise<ChildLatency>
   stop(): Promise<void>
 }
 
@@ -63,6 +65,17 @@ export async function startWebhookProcess(): Promise<WebhookProcess> {
       child.on('message', onMessage)
       child.send({ type: 'memory' })
     })
+  const latency = () =>
+    new Promise<ChildLatency>((resolve, reject) => {
+      if (ended) return reject(new Error(`webhook child is gone (${JSON.stringify(ended)})`))
+      const onMessage = (m: { type?: string; totals?: ChildLatency }) => {
+        if (m.type !== 'latency') return
+        child.off('message', onMessage)
+        resolve(m.totals ?? {})
+      }
+      child.on('message', onMessage)
+      child.send({ type: 'latency' })
+    })
   const stop = async () => {
     if (!ended) {
       const gone = new Promise((resolve) => child.once('exit', resolve))
@@ -74,5 +87,5 @@ export async function startWebhookProcess(): Promise<WebhookProcess> {
     await rm(dir, { recursive: true, force: true })
     unregister()
   }
-  return { ...ready, dir, certs, logs, exit: () => ended, memory, stop }
+  return { ...ready, dir, certs, logs, exit: () => ended, memory, latency, stop }
 }
