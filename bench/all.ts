@@ -5,7 +5,7 @@
 // runs a subset; the other figures stay as they were in results.json.
 
 import { spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readdirSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describeMachine, machineLine } from './machine.ts'
 import { readResults, RESULTS_FILE, type Results, writeReadme } from './readme-results.ts'
@@ -50,7 +50,8 @@ async function main(): Promise<void> {
   await step('admission', async () => void (results.admission = lastJson(await run(node, ['bench/admission.ts']))))
   await step('reconcile', async () => void (results.reconcile = lastJson(await run(node, ['bench/reconcile.ts']))))
   await step('faults', async () => {
-    const lines = await run(node, [fileURLToPath(new URL('../node_modules/.bin/tap', import.meta.url)), '--reporter=tap', 'test/faults/'])
+    const files = readdirSync(new URL('../test/faults/', import.meta.url)).filter((f) => f.endsWith('.test.ts')).map((f) => `test/faults/${f}`)
+    const lines = await run(node, [fileURLToPath(new URL('../node_modules/.bin/tap', import.meta.url)), '--reporter=tap', ...files])
     results.faults = { ...results.faults }
     for (const line of lines) {
       const m = /# RESULT (\{.*\})\s*$/.exec(line)

@@ -94,7 +94,12 @@ export function renderPerformance(results: Results): string {
 export function renderReliability(results: Results): string {
   const f = results.faults ?? {}
   const row = (name: string, what: string, figures: (x: any) => string) => `| ${what} | ${f[name] ? figures(f[name]) : 'not run yet'} | \`test/faults/${name}.test.ts\` |`
+  const sum = (names: string[], field: string) => names.reduce((total, name) => total + (Number(f[name]?.[field]) || 0), 0)
+  const bursts = ['apiserver-restart', 'storage-outage', 'leader-loss']
+  const lost = sum(bursts, 'duplicateClaims') + sum(['apiserver-restart'], 'orphanedDeps') + sum(['storage-outage'], 'claimsWithoutDeps') + sum(['cert-rotation'], 'failed') + sum(['webhook-fuzz'], 'problems')
   return [
+    `In the last run: ${n(sum(['webhook-fuzz'], 'cases'))} bad inputs tried, ${n(sum(['cert-rotation'], 'requests'))} requests held through 3 certificate rotations, ${n(sum(bursts, 'workers'))} Workers driven through an API server restart, an object store outage and a leader kill, and the API server frozen for ${n(sum(['silent-watch'], 'pausedMs') / 1000)} s — **${lost === 0 ? 'nothing lost or doubled' : `${lost} failures`}** (failed requests, malformed answers, duplicate claims, claims without deps, orphaned deps).`,
+    '',
     '| fault or input | what happened (figures of the last `npm run bench:all`) | test |',
     '|---|---|---|',
     row('webhook-fuzz', 'Bad input: generated AdmissionReviews (wrong types, missing fields, nesting to 100,000, strings to 6 MiB, invalid UTF-8, truncated JSON, odd numbers, wrong content types, `__proto__` keys)', (x) =>

@@ -5,7 +5,7 @@
 // (reconcile-floor.ts). Claims are never fulfilled: nothing past the claim is measured. Then RSS
 // with 5,000 Workers, with Node's default flags (as `serve` runs today) and with the V8 heap
 // flags of BENCH_RSS_TUNED_FLAGS. Prints a table, then one JSON line. A script: it asserts nothing.
-//   BENCH_N=200,500,1000  BENCH_HIGH_CONCURRENCY=16  BENCH_RSS_N=5000 (0: skip)  BENCH_APPLY_CONCURRENCY=20
+//   BENCH_N=200,500,1000  BENCH_HIGH_CONCURRENCY=20  BENCH_RSS_N=5000 (0: skip)  BENCH_APPLY_CONCURRENCY=20
 
 import { ListObjectsV2Command } from '@aws-sdk/client-s3'
 import { loadConfig } from '../config/config.ts'
@@ -27,7 +27,7 @@ import { runFloor } from './reconcile-floor.ts'
 
 const SIZES = (process.env['BENCH_N'] ?? '200,500,1000').split(',').map(Number).filter((n) => n > 0)
 const DEFAULT_CONCURRENCY = loadConfig({}).maxConcurrentReconciles
-const HIGH_CONCURRENCY = Number(process.env['BENCH_HIGH_CONCURRENCY'] ?? 16)
+const HIGH_CONCURRENCY = Number(process.env['BENCH_HIGH_CONCURRENCY'] ?? 20)
 const RSS_N = Number(process.env['BENCH_RSS_N'] ?? 5000)
 /** Clients creating Workers at once, like `kubectl apply` from 20 terminals (and the floor's parallelism). */
 const APPLY_CONCURRENCY = Number(process.env['BENCH_APPLY_CONCURRENCY'] ?? 20)
