@@ -14,9 +14,10 @@ export interface DefaultsOptions {
  * everything outside `spec`, are left exactly as they are, so applying it twice changes nothing.
  */
 export function defaultWorker(worker: Worker, options: DefaultsOptions): Worker {
-  // Only spec changes, so only spec is copied (managedFields and annotations can be large).
+  // Only spec's own fields change, so only spec is copied, and shallowly: what the fields hold
+  // (however large or deep) is shared with the input, never walked.
   const copy: Worker = { ...worker }
-  const spec = structuredClone(worker.spec ?? {})
+  const spec = { ...(worker.spec ?? {}) }
   if (spec.backendRuntime === undefined || spec.backendRuntime === '') spec.backendRuntime = options.defaultBackendRuntime
   if (spec.state === undefined || spec.state === '') spec.state = State.Running
   copy.spec = spec

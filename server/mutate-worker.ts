@@ -22,6 +22,18 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
+/**
+ * The part of a Worker the defaulter may change: spec's own scalar fields. Diffing this instead of
+ * the whole object keeps the JSON-patch library from walking (recursively) into a deep spec: a
+ * spec nested thousands of levels deep — which kube-apiserver forwards — must get a patch, not a
+ * stack overflow.
+ */
+function defaultable(worker: Worker): Record<string, unknown> {
+  if (worker.spec === undefined) return {}
+  if (worker.spec === null) return { spec: null }
+  return { spec: Object.fromEntries(Object.entries(worker.spec).filter(([, value]) => typeof value !== 'object' || value === null)) }
+}
+
 /** The warnings of product.md §4 for a defaulted Worker. */
 export function workerWarnings(worker: Worker, options: MutateWorkerOptions): string[] {
   if (worker.spec?.backendRuntime !== BackendRuntime.Sandbox) return []
@@ -42,6 +54,6 @@ export function mutateWorker(request: AdmissionRequest, options: MutateWorkerOpt
   const worker = request.object as Worker
   if (worker.spec !== undefined && worker.spec !== null && !isPlainObject(worker.spec)) return allowed(request)
   const defaulted = defaultWorker(worker, { defaultBackendRuntime: options.defaultBackendRuntime })
-  const operations = jsonpatch.compare(worker, defaulted)
+  const operations = jsonpatch.compare(defaultable(worker), defaultable(defaulted))
   return withWarnings(patched(request, operations), workerWarnings(defaulted, options))
 }

@@ -90,3 +90,29 @@ t.test('defaults to the configured backend', async (t) => {
   const response = (await post(server.url, '/mutate-workers', createReview(worker), { ca: certs.ca.cert })).answer().response
   t.equal(apply(worker, response.patch).spec?.backendRuntime, 'sandbox')
 })
+
+t.test('a spec nested thousands of levels deep still gets its patch, not an error', async (t) => {
+  const { server, certs } = await startTestWebhook(t)
+  // kube-apiserver forwards JSON nested up to 10,000 levels; a recursive diff overflowed at ~2,000.
+  // Built as text: JSON.stringify itself would overflow on such an object.
+  const depth = 5_000
+  const worker = withStatus(withSpec(legacyPodWorker(), { resources: undefined, backendRuntime: undefined, state: undefined }), undefined)
+  worker.spec = { ...worker.spec, extra: 'DEEP' }
+  const body = JSON.stringify(createReview(worker, { uid: 'uid-deep' })).replace('"DEEP"', '{"d":'.repeat(depth) + '1' + '}'.repeat(depth))
+  const res = await post(server.url, '/mutate-workers', body, { ca: certs.ca.cert })
+  const response = res.answer().response
+  t.equal(response.uid, 'uid-deep')
+  t.equal(response.allowed, true, JSON.stringify(response.status))
+  t.same(decodePatch(response.patch), [
+    { op: 'add', path: '/spec/backendRuntime', value: 'pod' },
+    { op: 'add', path: '/spec/state', value: 'Running' },
+  ])
+})
+
+t.test('a Worker without a spec gets one with the defaults', async (t) => {
+  const { server, certs } = await startTestWebhook(t)
+  const worker = withStatus(legacyPodWorker(), undefined)
+  delete worker.spec
+  const res = await post(server.url, '/mutate-workers', createReview(worker, { uid: 'uid-nospec' }), { ca: certs.ca.cert })
+  t.same(apply(worker, res.answer().response.patch).spec, { backendRuntime: 'pod', state: 'Running' })
+})
