@@ -32,9 +32,12 @@ t.test('status writes never reach the webhook server', async (t) => {
   }
   t.equal(await reviewsAnswered(), before, 'five status writes, no admission review')
   t.equal((await cp.kubectl(['label', 'worker', 'w', '-n', ns, 'team=blue'])).code, 0)
-  t.equal(await reviewsAnswered(), before + 1, 'a metadata-only update is defaulted, not judged')
+  t.equal(await reviewsAnswered(), before, 'a metadata-only update of a defaulted Worker reaches neither webhook')
   t.equal((await cp.kubectl(['patch', 'worker', 'w', '-n', ns, '--type=merge', '-p', '{"spec":{"state":"Sleeping"}}'])).code, 0)
-  t.equal(await reviewsAnswered(), before + 3, 'a spec update is reviewed by both webhooks')
+  t.equal(await reviewsAnswered(), before + 1, 'a spec update of a defaulted Worker is judged, not defaulted again')
+  t.equal((await cp.kubectl(['patch', 'worker', 'w', '-n', ns, '--type=json', '-p', '[{"op":"remove","path":"/spec/state"}]'])).code, 0)
+  t.equal(await reviewsAnswered(), before + 3, 'a spec update that drops a default is defaulted and judged')
+  t.match((await cp.kubectl(['get', 'worker', 'w', '-n', ns, '-o', 'jsonpath={.spec.state}'])).stdout, 'Running', 'and the default is back')
 })
 
 t.test('with the webhook server down: spec changes fail closed; metadata and status writes still work', async (t) => {
