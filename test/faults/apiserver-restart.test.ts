@@ -4,14 +4,10 @@
 // deleted Workers leave nothing behind.
 
 import t from 'tap'
-import { installCrds } from '../harness/crds.ts'
-import { MANIFESTS, OPENKRUISE_CRDS } from '../harness/manifests.ts'
 import { createNamespace } from '../harness/namespaces.ts'
-import { startS3Server } from '../harness/s3-server.ts'
-import { startSuiteControlPlane } from '../harness/suite.ts'
 import { eventually } from '../e2e/reconciler-kit.ts'
-import { audit, BURST_SECRET, createBurst, deleteWorker, names, startProvider, waitConverged } from './burst-kit.ts'
-import { startControllerProcess } from './controller-process.ts'
+import { audit, BURST_SECRET, createBurst, deleteWorker, names, waitConverged } from './burst-kit.ts'
+import { startBurstController, startBurstSuite } from './burst-suite.ts'
 
 /** Burst size and shape: small enough for 2 shared cores, long enough (≈ 10 s) to straddle the restart. */
 const WORKERS = 40
@@ -22,25 +18,11 @@ const RECONCILE_CONCURRENCY = 4
 /** The restart begins once this many claims exist. */
 const CLAIMS_BEFORE_RESTART = 8
 
-const cp = await startSuiteControlPlane(t)
-await installCrds(cp.api, [MANIFESTS.workerCrd, ...OPENKRUISE_CRDS])
-const s3 = await startS3Server()
-t.teardown(() => s3.close())
+const { cp, s3 } = await startBurstSuite(t)
 
 t.test('API server restart during a burst: all converge, no duplicate claim, no orphaned deps', async (t) => {
   const ns = await createNamespace(cp.api, 'fault-restart')
-  const controller = await startControllerProcess({
-    kubeconfigPath: cp.kubeconfigPath,
-    namespace: ns,
-    s3: { endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, forcePathStyle: true },
-    concurrency: RECONCILE_CONCURRENCY,
-    checkDepsAtClaim: true,
-    logs: 'collect',
-  })
-  t.teardown(() => controller.stop())
-  await eventually('the controller ready', async () => ((await controller.stats()).ready ? true : undefined))
-  const provider = startProvider(cp.api, ns)
-  t.teardown(() => provider.stop())
+  const { controller, provider } = await startBurstController(t, cp, s3, ns, RECONCILE_CONCURRENCY)
 
   const all = names('rs', WORKERS)
   const doomed = all.slice(0, DELETED)

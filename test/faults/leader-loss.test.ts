@@ -4,16 +4,13 @@
 // status is lost, deps exist exactly once per Worker.
 
 import t from 'tap'
-import { installCrds } from '../harness/crds.ts'
-import { MANIFESTS, OPENKRUISE_CRDS } from '../harness/manifests.ts'
 import { createNamespace } from '../harness/namespaces.ts'
-import { startS3Server } from '../harness/s3-server.ts'
-import { startSuiteControlPlane } from '../harness/suite.ts'
 import { eventually, getJson } from '../e2e/reconciler-kit.ts'
 import { LEASE } from '../e2e/reconciler-lease.ts'
 import { audit, BURST_SECRET, createBurst, getWorker, names, startProvider, waitConverged } from './burst-kit.ts'
 import type { ControllerChildSettings } from './controller-child.ts'
 import { startControllerProcess } from './controller-process.ts'
+import { s3Settings, startBurstSuite } from './burst-suite.ts'
 
 const WORKERS = 40
 const CREATE_CONCURRENCY = 2
@@ -22,17 +19,14 @@ const RECONCILE_CONCURRENCY = 4
 const CLAIMS_BEFORE_KILL = 8
 const LEASE_NAME = 'wrc-fault-lease'
 
-const cp = await startSuiteControlPlane(t)
-await installCrds(cp.api, [MANIFESTS.workerCrd, ...OPENKRUISE_CRDS])
-const s3 = await startS3Server()
-t.teardown(() => s3.close())
+const { cp, s3 } = await startBurstSuite(t)
 
 t.test('leader killed during a burst: the standby takes over; no duplicate claim, no lost status', async (t) => {
   const ns = await createNamespace(cp.api, 'fault-leader')
   const settings = (identity: string): ControllerChildSettings => ({
     kubeconfigPath: cp.kubeconfigPath,
     namespace: ns,
-    s3: { endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, forcePathStyle: true },
+    s3: s3Settings(s3),
     concurrency: RECONCILE_CONCURRENCY,
     checkDepsAtClaim: true,
     leader: { leaseName: LEASE_NAME, identity, ...LEASE },

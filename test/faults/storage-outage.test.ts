@@ -4,14 +4,10 @@
 // StoreUnavailable); after the store comes back every Worker converges with nothing doubled.
 
 import t from 'tap'
-import { installCrds } from '../harness/crds.ts'
-import { MANIFESTS, OPENKRUISE_CRDS } from '../harness/manifests.ts'
 import { createNamespace } from '../harness/namespaces.ts'
-import { startS3Server } from '../harness/s3-server.ts'
-import { startSuiteControlPlane } from '../harness/suite.ts'
 import { condition, eventually } from '../e2e/reconciler-kit.ts'
-import { audit, BURST_SECRET, createBurst, getWorker, names, startProvider, waitConverged } from './burst-kit.ts'
-import { startControllerProcess } from './controller-process.ts'
+import { audit, BURST_SECRET, createBurst, getWorker, names, waitConverged } from './burst-kit.ts'
+import { startBurstController, startBurstSuite } from './burst-suite.ts'
 
 const WORKERS = 40
 const CREATE_CONCURRENCY = 2
@@ -21,25 +17,11 @@ const CLAIMS_BEFORE_OUTAGE = 8
 /** Long enough for several retries of the Workers it catches (backoff 0.8 s, 1.6 s, 3.2 s, ...). */
 const OUTAGE_MS = 10_000
 
-const cp = await startSuiteControlPlane(t)
-await installCrds(cp.api, [MANIFESTS.workerCrd, ...OPENKRUISE_CRDS])
-const s3 = await startS3Server()
-t.teardown(() => s3.close())
+const { cp, s3 } = await startBurstSuite(t)
 
 t.test('object store outage during a burst: no claim without its deps; all converge after recovery', async (t) => {
   const ns = await createNamespace(cp.api, 'fault-store')
-  const controller = await startControllerProcess({
-    kubeconfigPath: cp.kubeconfigPath,
-    namespace: ns,
-    s3: { endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, forcePathStyle: true },
-    concurrency: RECONCILE_CONCURRENCY,
-    checkDepsAtClaim: true,
-    logs: 'collect',
-  })
-  t.teardown(() => controller.stop())
-  await eventually('the controller ready', async () => ((await controller.stats()).ready ? true : undefined))
-  const provider = startProvider(cp.api, ns)
-  t.teardown(() => provider.stop())
+  const { controller, provider } = await startBurstController(t, cp, s3, ns, RECONCILE_CONCURRENCY)
 
   const all = names('st', WORKERS)
   const burst = createBurst(cp.api, ns, all, CREATE_CONCURRENCY, CREATE_PACE_MS)
