@@ -8,6 +8,7 @@ import { Registry } from 'prom-client'
 import type { ApiClient } from '../harness/api-client.ts'
 import type { ControlPlane } from '../harness/control-plane.ts'
 import { pollUntil } from '../harness/polling.ts'
+import { workerPath } from '../harness/workers.ts'
 import { loadConfig } from '../../config/config.ts'
 import type { Worker } from '../../api/worker.ts'
 import { startReconciler, type ReconcilerHandle, type StartReconcilerOptions } from '../../reconciler/main.ts'
@@ -72,6 +73,16 @@ export async function getJson(api: ApiClient, path: string): Promise<any | undef
   if (r.status !== 200) throw new Error(`GET ${path}: HTTP ${r.status} ${r.text}`)
   return r.body
 }
+
+/** The Worker as stored, or undefined when it does not exist (other errors throw). */
+export const findWorker = (api: ApiClient, ns: string, name: string) => getJson(api, workerPath(ns, name)) as Promise<Worker | undefined>
+
+/** Waits until the Worker reports `wanted` as its phase; resolves with the Worker. */
+export const waitForPhase = (api: ApiClient, ns: string, name: string, wanted: string) =>
+  eventually(`Worker ${ns}/${name} phase ${wanted}`, async () => {
+    const w = await findWorker(api, ns, name)
+    return w?.status?.phase === wanted ? w : undefined
+  })
 
 export const podPath = (ns: string, name: string) => `/api/v1/namespaces/${ns}/pods/${name}`
 export const secretPath = (ns: string, name: string) => `/api/v1/namespaces/${ns}/secrets/${name}`

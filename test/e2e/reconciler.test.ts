@@ -14,7 +14,7 @@ import type { Worker } from '../../api/worker.ts'
 import type { Backend, BackendStatus } from '../../reconciler/backend.ts'
 import { SPEC_HASH_ANNOTATION } from '../../reconciler/backend-pod.ts'
 import {
-  condition, eventually, getJson, markPodRunning, patchWorkerSpec, podPath, runtimeObjectName, saPath, secretPath, startTestReconciler, type TestReconciler,
+  condition, eventually, getJson, markPodRunning, patchWorkerSpec, podPath, runtimeObjectName, saPath, secretPath, startTestReconciler, type TestReconciler, findWorker,
 } from './reconciler-kit.ts'
 
 const cp = await startSuiteControlPlane(t)
@@ -28,7 +28,7 @@ async function reconcilerFor(t: { teardown(fn: () => unknown): void }, ns: strin
   return r
 }
 
-const worker = (ns: string, name: string) => getJson(cp.api, workerPath(ns, name)) as Promise<Worker | undefined>
+const worker = (ns: string, name: string) => findWorker(cp.api, ns, name)
 
 function ownedBy(obj: any, w: Worker): boolean {
   return (obj?.metadata?.ownerReferences ?? []).some((o: any) => o.kind === 'Worker' && o.name === w.metadata?.name && o.uid === w.metadata?.uid && o.controller === true)

@@ -8,7 +8,7 @@ import { createNamespace } from '../harness/namespaces.ts'
 import { createWorker, workerPath } from '../harness/workers.ts'
 import type { Worker } from '../../api/worker.ts'
 import { depsKeys } from '../../reconciler/deps.ts'
-import { condition, eventually, getJson, markPodRunning, patchWorkerSpec, podPath, saPath } from './reconciler-kit.ts'
+import { condition, eventually, getJson, markPodRunning, patchWorkerSpec, podPath, saPath, findWorker, waitForPhase } from './reconciler-kit.ts'
 import {
   startSandboxSuite, bindSandbox, getClaim, listSandboxes, startSandboxController,
 } from './sandbox-kit.ts'
@@ -22,12 +22,8 @@ async function controller(t: Test, ns: string) {
   return c
 }
 
-const worker = (ns: string, name: string) => getJson(cp.api, workerPath(ns, name)) as Promise<Worker | undefined>
-const phase = (ns: string, name: string, wanted: string) =>
-  eventually(`Worker ${ns}/${name} phase ${wanted}`, async () => {
-    const w = await worker(ns, name)
-    return w?.status?.phase === wanted ? w : undefined
-  })
+const worker = (ns: string, name: string) => findWorker(cp.api, ns, name)
+const phase = (ns: string, name: string, wanted: string) => waitForPhase(cp.api, ns, name, wanted)
 const gone = (ns: string, name: string) => eventually(`Worker ${ns}/${name} to be gone`, async () => ((await worker(ns, name)) === undefined ? true : undefined))
 const text = async (key: string) => (await s3.getObject(key))?.toString('utf8')
 

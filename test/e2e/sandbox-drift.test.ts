@@ -5,11 +5,11 @@
 
 import t, { type Test } from 'tap'
 import { createNamespace } from '../harness/namespaces.ts'
-import { createWorker, workerPath } from '../harness/workers.ts'
+import { createWorker } from '../harness/workers.ts'
 import type { Worker } from '../../api/worker.ts'
 import { depsKeys } from '../../reconciler/deps.ts'
 import type { SandboxClaim } from '../../reconciler/sandbox-objects.ts'
-import { condition, eventually, getJson, patchWorkerSpec } from './reconciler-kit.ts'
+import { condition, eventually, getJson, patchWorkerSpec, findWorker, waitForPhase } from './reconciler-kit.ts'
 import {
   startSandboxSuite, bindSandbox, claimPath, getClaim, listSandboxes, markPaused, sandboxPath, type SandboxControllerOptions, startSandboxController,
 } from './sandbox-kit.ts'
@@ -38,12 +38,8 @@ async function controller(t: Test, ns: string, options: Partial<SandboxControlle
 }
 
 const envOf = async (name: string) => (await s3.getObject(depsKeys(name).env))?.toString('utf8')
-const worker = (ns: string, name: string) => getJson(cp.api, workerPath(ns, name)) as Promise<Worker | undefined>
-const phase = (ns: string, name: string, wanted: string) =>
-  eventually(`Worker ${ns}/${name} phase ${wanted}`, async () => {
-    const w = await worker(ns, name)
-    return w?.status?.phase === wanted ? w : undefined
-  })
+const worker = (ns: string, name: string) => findWorker(cp.api, ns, name)
+const phase = (ns: string, name: string, wanted: string) => waitForPhase(cp.api, ns, name, wanted)
 const claimOf = (ns: string, name: string, notUid?: string) =>
   eventually(`a SandboxClaim for ${name}${notUid ? ' (a new one)' : ''}`, async () => {
     const c = await getClaim(cp.api, ns, name)

@@ -14,7 +14,7 @@ import { createWorker, workerPath } from '../harness/workers.ts'
 import type { Worker } from '../../api/worker.ts'
 import { depsKeys } from '../../reconciler/deps.ts'
 import type { SandboxClaim } from '../../reconciler/sandbox-objects.ts'
-import { condition, eventually, getJson, patchWorkerSpec, saPath } from './reconciler-kit.ts'
+import { condition, eventually, getJson, patchWorkerSpec, saPath, findWorker, waitForPhase } from './reconciler-kit.ts'
 import {
   startSandboxSuite, bindSandbox, claimPath, getClaim, listSandboxes, markPaused, markResumed, sandboxPath, type SandboxControllerOptions, startSandboxController, timeOutClaim,
 } from './sandbox-kit.ts'
@@ -30,12 +30,8 @@ async function controller(t: Test, ns: string, options: Partial<SandboxControlle
   return c
 }
 
-const worker = (ns: string, name: string) => getJson(cp.api, workerPath(ns, name)) as Promise<Worker | undefined>
-const phase = (ns: string, name: string, wanted: string) =>
-  eventually(`Worker ${ns}/${name} phase ${wanted}`, async () => {
-    const w = await worker(ns, name)
-    return w?.status?.phase === wanted ? w : undefined
-  })
+const worker = (ns: string, name: string) => findWorker(cp.api, ns, name)
+const phase = (ns: string, name: string, wanted: string) => waitForPhase(cp.api, ns, name, wanted)
 const claimOf = (ns: string, name: string, notUid?: string) =>
   eventually(`a SandboxClaim for ${name}${notUid ? ' (a new one)' : ''}`, async () => {
     const c = await getClaim(cp.api, ns, name)

@@ -7,12 +7,12 @@ import { installCrds } from '../harness/crds.ts'
 import { MANIFESTS } from '../harness/manifests.ts'
 import { createNamespace } from '../harness/namespaces.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
-import { createWorker, workerPath } from '../harness/workers.ts'
+import { createWorker } from '../harness/workers.ts'
 import type { Worker } from '../../api/worker.ts'
 import { FilesystemDepsStore } from '../../reconciler/deps-fs.ts'
 import { onProcessExit, removeDirNow } from '../harness/exit-cleanup.ts'
 import { createOwnedTempDir } from '../harness/temp-dirs.ts'
-import { condition, eventually, getJson, markPodRunning, podPath } from './reconciler-kit.ts'
+import { condition, eventually, getJson, markPodRunning, podPath, findWorker } from './reconciler-kit.ts'
 import { bindSandbox, getClaim, LogCapture, SANDBOX_CRD_FILES, startSandboxController } from './sandbox-kit.ts'
 
 const cp = await startSuiteControlPlane(t)
@@ -21,7 +21,7 @@ const dir = await createOwnedTempDir('wrc-deps-')
 t.teardown(onProcessExit(() => removeDirNow(dir)))
 t.teardown(() => removeDirNow(dir))
 const logs = new LogCapture()
-const worker = (ns: string, name: string) => getJson(cp.api, workerPath(ns, name)) as Promise<Worker | undefined>
+const worker = (ns: string, name: string) => findWorker(cp.api, ns, name)
 
 t.test('without the sandbox API: pod Workers run, sandbox Workers say why; installing the CRDs converges', async (t) => {
   const ns = await createNamespace(cp.api, 'sbx-no-crds')

@@ -8,11 +8,11 @@ import { MANIFESTS } from '../harness/manifests.ts'
 import { createNamespace } from '../harness/namespaces.ts'
 import { startS3Server } from '../harness/s3-server.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
-import { createWorker, workerPath } from '../harness/workers.ts'
+import { createWorker } from '../harness/workers.ts'
 import type { Worker } from '../../api/worker.ts'
 import { depsKeys } from '../../reconciler/deps.ts'
 import { S3DepsStore, type S3DepsStoreOptions } from '../../reconciler/deps-s3.ts'
-import { condition, eventually, getJson } from './reconciler-kit.ts'
+import { condition, eventually, getJson, findWorker } from './reconciler-kit.ts'
 import { bindSandbox, claimPath, getClaim, LogCapture, SANDBOX_CRD_FILES, startSandboxController } from './sandbox-kit.ts'
 
 const cp = await startSuiteControlPlane(t)
@@ -31,7 +31,7 @@ function storeWith(t: Test, overrides: Partial<S3DepsStoreOptions> = {}): S3Deps
   return store
 }
 
-const worker = (ns: string, name: string) => getJson(cp.api, workerPath(ns, name)) as Promise<Worker | undefined>
+const worker = (ns: string, name: string) => findWorker(cp.api, ns, name)
 const claimsIn = async (ns: string) => ((await getJson(cp.api, claimPath(ns)))?.items ?? []).length
 
 t.test('store down: no claim, DepsMaterialized=False with the reason; store back: the Worker converges', async (t) => {
