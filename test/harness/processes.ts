@@ -68,7 +68,10 @@ export function startProcess(options: StartProcessOptions): ManagedProcess {
   const args = withDeathSignal ? ['--pdeathsig', 'KILL', '--', options.command, ...options.args] : [...options.args]
   let child
   try {
-    child = spawn(command, args, { stdio: ['ignore', fd, fd], env: childEnvironment(options.env), detached: false })
+    // A process group of its own: a terminal's Ctrl-C (SIGINT to the whole foreground group) reaches
+    // only our process, which stops the children in order (the reconciler releases its Lease first);
+    // the parent-death signal and the exit hook still end them when our process dies.
+    child = spawn(command, args, { stdio: ['ignore', fd, fd], env: childEnvironment(options.env), detached: true })
   } finally {
     closeSync(fd)
   }
