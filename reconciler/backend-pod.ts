@@ -7,7 +7,7 @@ import type { Worker } from '../api/worker.ts'
 import { type Backend, type BackendStatus, ownerReference, RuntimeState, runtimeLabels, runtimeName, type RuntimeNaming, workerKey } from './backend.ts'
 import { type EnvOptions, TOKEN_DIR, workerEnv } from './env.ts'
 import { ignoreNotFound, isAlreadyExists, isConflict, isNotFound, type KubeClient, resourcePath } from './kube.ts'
-import { ensureServiceAccount } from './service-account.ts'
+import { ensureServiceAccount, type ServiceAccountCache } from './service-account.ts'
 import { mapPodStatus, type Pod } from './pod-status.ts'
 
 /** Annotation holding a digest of the Pod template and the env Secret version it was built from. */
@@ -26,6 +26,8 @@ export interface PodBackendOptions extends RuntimeNaming {
   tokenExpirationSeconds: number
   /** Cluster URLs for the env (empty ones are left out). */
   env: Omit<EnvOptions, 'backendRuntime'>
+  /** The ServiceAccount cache, so an existing account costs no request (service-account.ts). */
+  serviceAccounts?: ServiceAccountCache | undefined
 }
 
 /** Typed failure of a pod-backend call: `<verb> <Kind> <ns/name>: <cause>`. */
@@ -54,7 +56,7 @@ export class PodBackend implements Backend {
   }
 
   async create(worker: Worker): Promise<BackendStatus> {
-    const serviceAccount = await ensureServiceAccount(this.o.kube, this.o, worker)
+    const serviceAccount = await ensureServiceAccount(this.o.kube, this.o, worker, this.o.serviceAccounts)
     const { secretVersion, warnings } = await this.ensureSecret(worker)
     const desired = this.buildPod(worker, serviceAccount, secretVersion)
     const existing = await this.getPod(worker)

@@ -21,14 +21,17 @@ import {
   desiredSandboxClaim,
   labelSelector,
   recordedSpecHash,
+  SANDBOX_GROUP,
+  SANDBOX_VERSION,
   SandboxPlural,
   type Sandbox,
   type SandboxClaim,
   type SandboxSettings,
   workerSelector,
 } from './sandbox-objects.ts'
-import { ensureSandboxPool } from './sandbox-pool.ts'
+import { ensureSandboxPool, type SandboxPoolCache } from './sandbox-pool.ts'
 import { observeSandbox, RECLAIM_BACKOFF, type SandboxObservation, SandboxState } from './sandbox-status.ts'
+import { sandboxApiServed } from './sandbox-watch.ts'
 
 /** Annotation stamped when hibernating (upstream #988 `HibernateSandbox`). */
 export const ANNOTATION_LAST_PAUSED = 'agentteams.io/last-paused-time'
@@ -38,6 +41,13 @@ const SETTLE_RECHECK_MS = 5_000
 const TOKEN_RETRY_MS = 30_000
 /** How often a Worker waiting for the sandbox API looks again. */
 export const API_MISSING_RECHECK_MS = 30_000
+/** How long a discovery answer "the sandbox API is served" is trusted (one request per period, not per reconcile). */
+export const API_SERVED_MEMORY_MS = 30_000
+/**
+ * How long a claim this backend just created counts as existing while the informer cache has not
+ * delivered it yet (read-your-writes; the watch event normally arrives within milliseconds).
+ */
+export const CREATED_MEMORY_MS = 60_000
 /** Ready reasons of the sandbox backend beyond the observation's (sandbox-status.ts). */
 export const SandboxReason = {
   SandboxApiMissing: 'SandboxApiMissing',
@@ -51,8 +61,19 @@ export const SANDBOX_API_MISSING =
   'the OpenKruise Agents sandbox API (agents.kruise.io/v1alpha1 sandboxes, sandboxclaims, sandboxsets) is not installed in this cluster; ' +
   'install its CRDs and the Worker starts without a controller restart'
 
+/**
+ * What the backend reads from the controller's informer caches instead of asking the API server on
+ * every reconcile (sandbox-watch.ts): its claim by name, its Sandboxes by owner, the pool by name.
+ */
+export interface SandboxCaches {
+  claims: { get(name: string, namespace?: string): SandboxClaim | undefined }
+  sandboxes: { byOwner(key: string): Sandbox[] }
+  pools: SandboxPoolCache
+}
+
 export interface SandboxBackendOptions {
   kube: KubeClient
+  caches: SandboxCaches
   settings: SandboxSettings
   /** The `hibernate` capability: Sleeping pauses the Sandbox instead of deleting it. */
   hibernate: boolean
@@ -87,6 +108,9 @@ const STATE: Record<SandboxState, RuntimeState> = {
 export class SandboxBackend implements Backend {
   readonly name = 'sandbox'
   readonly #o: SandboxBackendOptions
+  /** Claims created by this backend, by `namespace/name`, until the cache shows them (CREATED_MEMORY_MS). */
+  readonly #created = new Map<string, { claim: SandboxClaim; at: number }>()
+  #servedUntil = 0
 
   constructor(options: SandboxBackendOptions) {
     this.#o = options
@@ -104,7 +128,7 @@ export class SandboxBackend implements Backend {
     if (!seen) return { state: RuntimeState.Unknown, reason: SandboxReason.SandboxApiMissing, message: SANDBOX_API_MISSING, requeueAfterMs: API_MISSING_RECHECK_MS }
     const problem = checkClaimable(this.#o.settings, worker.metadata?.name ?? '')
     if (problem) return { state: RuntimeState.Failed, reason: SandboxReason.ClaimNameTooLong, message: problem }
-    await ensureSandboxPool(this.#o, worker.metadata?.namespace ?? '')
+    await ensureSandboxPool({ ...this.#o, pools: this.#o.caches.pools }, worker.metadata?.namespace ?? '')
     const o = seen.observation
     switch (o.state) {
       case SandboxState.Absent:
@@ -164,8 +188,24 @@ export class SandboxBackend implements Backend {
     return { state: STATE[o.state], reason: o.reason, message: o.message }
   }
 
-  /** Claim and label-matched Sandboxes; undefined when the sandbox API is not served at all. */
+  /**
+   * Claim and label-matched Sandboxes, from the informer caches (plus a claim created here that the
+   * cache has not shown yet); undefined when the sandbox API is not served at all.
+   */
   async #observe(worker: Worker): Promise<Seen | undefined> {
+    if (!(await this.#apiServed())) return undefined
+    const namespace = worker.metadata?.namespace ?? ''
+    const claim = this.#claimOf(namespace, claimName(this.#o.settings, worker.metadata?.name ?? ''))
+    const sandboxes = this.#o.caches.sandboxes.byOwner(`${namespace}/${worker.metadata?.name ?? ''}`)
+    return this.#seen(claim, sandboxes)
+  }
+
+  /**
+   * The same, asked of the API server: right after deleting, the caches still show what was just
+   * removed, and only the server can say it is gone (so a re-claim or replacement goes ahead in the
+   * same pass, its attempt count and backoff intact). Removals are rare; claims are not.
+   */
+  async #observeLive(worker: Worker): Promise<Seen | undefined> {
     const namespace = worker.metadata?.namespace
     const name = claimName(this.#o.settings, worker.metadata?.name ?? '')
     const selector = labelSelector(workerSelector(this.#o.settings, worker.metadata?.name ?? ''))
@@ -181,6 +221,10 @@ export class SandboxBackend implements Backend {
     const claim = await ignoreNotFound(this.#o.kube.request<SandboxClaim>({ method: 'GET', path: path(SandboxPlural.SandboxClaim, namespace, name) })).catch((cause) => {
       throw sandboxApiError('get', 'SandboxClaim', `${namespace}/${name}`, cause)
     })
+    return this.#seen(claim, sandboxes)
+  }
+
+  #seen(claim: SandboxClaim | undefined, sandboxes: Sandbox[]): Seen {
     const observation = observeSandbox({
       claim,
       sandboxes,
@@ -189,6 +233,38 @@ export class SandboxBackend implements Backend {
       backoff: this.#o.reclaimBackoff ?? RECLAIM_BACKOFF,
     })
     return { claim, sandboxes, observation }
+  }
+
+  /**
+   * The cached claim, or the one this backend created moments ago while the cache catches up. Claim
+   * names repeat (a re-claim reuses the name), so the cache only counts once it shows the very claim
+   * created here (same uid): until then it may still hold the one just deleted.
+   */
+  #claimOf(namespace: string, name: string): SandboxClaim | undefined {
+    const key = `${namespace}/${name}`
+    const cached = this.#o.caches.claims.get(name, namespace)
+    const created = this.#created.get(key)
+    if (!created) return cached
+    const caughtUp = cached !== undefined && cached.metadata.uid === created.claim.metadata.uid
+    if (caughtUp || this.#o.clock.now() - created.at > CREATED_MEMORY_MS) {
+      this.#created.delete(key)
+      return cached
+    }
+    return created.claim
+  }
+
+  /** Whether the sandbox API is served (discovery, remembered for API_SERVED_MEMORY_MS once it is). */
+  async #apiServed(): Promise<boolean> {
+    const now = this.#o.clock.now()
+    if (now < this.#servedUntil) return true
+    let served: boolean
+    try {
+      served = await sandboxApiServed(this.#o.kube, SandboxPlural.SandboxClaim)
+    } catch (cause) {
+      throw sandboxApiError('discover', 'API', `${SANDBOX_GROUP}/${SANDBOX_VERSION}`, cause)
+    }
+    if (served) this.#servedUntil = now + API_SERVED_MEMORY_MS
+    return served
   }
 
   /** The worker image: spec.image, else the default of spec.runtime, else the default. */
@@ -230,7 +306,8 @@ export class SandboxBackend implements Backend {
     const claim = desiredSandboxClaim(this.#o.settings, { worker, image: this.#image(worker), attempt, specHash: this.#specHash(worker) })
     const ref = `${claim.metadata.namespace}/${claim.metadata.name}`
     try {
-      await this.#o.kube.request({ method: 'POST', path: path(SandboxPlural.SandboxClaim, claim.metadata.namespace), body: claim })
+      const created = await this.#o.kube.request<SandboxClaim>({ method: 'POST', path: path(SandboxPlural.SandboxClaim, claim.metadata.namespace), body: claim })
+      this.#created.set(ref, { claim: created ?? claim, at: this.#o.clock.now() })
     } catch (cause) {
       if (!isAlreadyExists(cause)) throw sandboxApiError('create', 'SandboxClaim', ref, cause)
     }
@@ -243,6 +320,7 @@ export class SandboxBackend implements Backend {
       warnings: delivery.warnings,
       requeueAfterMs: Math.max(0, delivery.refreshAt - this.#o.clock.now()),
       depsDelivered: true,
+      eventRecorded: true,
     }
   }
 
@@ -287,14 +365,17 @@ export class SandboxBackend implements Backend {
     const namespace = worker.metadata?.namespace
     if (seen.claim && !seen.claim.metadata.deletionTimestamp) {
       const name = seen.claim.metadata.name
-      await ignoreNotFound(this.#o.kube.request({ method: 'DELETE', path: path(SandboxPlural.SandboxClaim, namespace, name) })).catch((cause) => {
+      // The uid precondition: never the claim of a later attempt that took the same name.
+      const body = { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: seen.claim.metadata.uid } }
+      await ignoreNotFound(this.#o.kube.request({ method: 'DELETE', path: path(SandboxPlural.SandboxClaim, namespace, name), body })).catch((cause) => {
         throw sandboxApiError('delete', 'SandboxClaim', `${namespace}/${name}`, cause)
       })
       this.#o.log.info({ worker: workerKey(worker), claim: name }, 'deleted the SandboxClaim')
     }
+    if (seen.claim) this.#created.delete(`${seen.claim.metadata.namespace ?? namespace}/${seen.claim.metadata.name}`)
     await this.#deleteSandboxes(worker, seen.sandboxes.filter((s) => !s.metadata.deletionTimestamp))
     this.#o.materializer.forget(worker)
-    const after = await this.#observe(worker)
+    const after = await this.#observeLive(worker)
     if (!after || after.observation.state === SandboxState.Absent) return { state: RuntimeState.NotFound }
     const left = [...(after.claim ? [`SandboxClaim ${after.claim.metadata.name}`] : []), ...after.sandboxes.map((s) => `Sandbox ${s.metadata.name}`)]
     return { state: RuntimeState.Stopping, reason: SandboxReason.SandboxDeleting, message: `waiting for ${left.join(', ')} to be deleted`, requeueAfterMs: SETTLE_RECHECK_MS }

@@ -42,6 +42,11 @@ export interface BackendStatus {
    * polling, re-claim backoff). The reconcile returns the earliest of all requeue requests.
    */
   requeueAfterMs?: number | undefined
+  /**
+   * The backend recorded its own Event for creating the runtime on this pass (the sandbox backend's
+   * SandboxClaimCreated, which names the claim), so the reconcile adds no generic RuntimeCreated.
+   */
+  eventRecorded?: boolean | undefined
 }
 
 /**

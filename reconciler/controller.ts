@@ -8,12 +8,16 @@ import { systemClock, type Clock } from './clock.ts'
 import { describeError, isConflict, retryAfterMs } from './kube.ts'
 import { SupervisedInformer, type CacheInformer, type ObjectWithMeta } from './informer.ts'
 import { ReconcileResult, type ReconcilerMetrics } from './metrics.ts'
+import { indexByOwner } from './owner-index.ts'
 import { WorkQueue } from './queue.ts'
 
 /** What a reconcile asks for: nothing (done until the next change) or a timed re-run. */
 export interface Result {
   requeueAfterMs?: number
 }
+
+/** Read access to one watched kind's cache: by name, by namespace, by owner key (`namespace/worker`). */
+export type CacheReader<T> = Pick<SupervisedInformer<T & ObjectWithMeta>, 'get' | 'list' | 'byOwner'>
 
 /** Reconciles the object named by `key` (`namespace/name`). */
 export type Reconcile = (key: string) => Promise<Result | void>
@@ -69,7 +73,7 @@ export class Controller {
     for (const source of options.sources) {
       this.informers.set(source.kind, new SupervisedInformer({
         kind: source.kind,
-        create: source.create,
+        create: () => indexByOwner(source.create(), source.keys),
         list: source.list,
         onChange: (obj) => {
           for (const key of source.keys(obj)) this.enqueue(key)
@@ -94,8 +98,8 @@ export class Controller {
     return [...this.informers.values()].every((i) => i.hasSynced())
   }
 
-  /** The cache of `kind` (read-only use: objects are shared with the informer). */
-  cache<T extends ObjectWithMeta>(kind: string): Pick<SupervisedInformer<T>, 'get' | 'list'> {
+  /** The cache of `kind` (read-only use: objects are shared with the informer), indexed by the source's `keys`. */
+  cache<T extends ObjectWithMeta>(kind: string): CacheReader<T> {
     const informer = this.informers.get(kind)
     if (!informer) throw new Error(`read cache of kind ${kind}: not watched by controller ${this.o.name}`)
     return informer

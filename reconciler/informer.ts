@@ -21,6 +21,8 @@ export interface CacheInformer<T> {
   stop(): Promise<void>
   get(name: string, namespace?: string): T | undefined
   list(namespace?: string): ReadonlyArray<T>
+  /** The objects filed under owner `key` (`namespace/worker`), when the cache keeps that index (owner-index.ts). */
+  byOwner?(key: string): T[]
 }
 
 /** Restart pacing: client-node's own reconnect pacing is 1 s → 30 s (cache.ts). */
@@ -124,6 +126,11 @@ export class SupervisedInformer<T extends ObjectWithMeta> {
 
   list(namespace?: string): ReadonlyArray<T> {
     return this.current?.list(namespace) ?? []
+  }
+
+  /** The cached objects of owner `key` (`namespace/worker`); empty when the cache keeps no owner index. */
+  byOwner(key: string): T[] {
+    return this.current?.byOwner?.(key) ?? []
   }
 
   /** Lists now and compares with the cache; restarts the informer when the watch missed changes. Resolves the misses. */

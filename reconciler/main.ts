@@ -13,7 +13,7 @@ import { GROUP, LABEL_WORKER, PLURAL, VERSION, type Worker } from '../api/worker
 import { type Backend, ownedSelector, type RuntimeNaming } from './backend.ts'
 import { PodBackend } from './backend-pod.ts'
 import { systemClock, type Clock } from './clock.ts'
-import { Controller, type WatchSource } from './controller.ts'
+import { type CacheReader, Controller, type WatchSource } from './controller.ts'
 import { createEventRecorder, type EventRecorder } from './events.ts'
 import type { ObjectWithMeta } from './informer.ts'
 import { type Collection, createKubeClient, createListWatch, type KubeClient, listCollection, resourcePath } from './kube.ts'
@@ -33,6 +33,11 @@ export interface BackendContext {
   events: EventRecorder
   clock: Clock
   log: Logger
+  /**
+   * The informer cache of a watched kind (the Worker controller's sources, extensions' included),
+   * indexed by owner: backends read what they own from it instead of asking the API server.
+   */
+  cache: <T extends ObjectWithMeta>(kind: string) => CacheReader<T>
 }
 
 export interface StartReconcilerOptions {
@@ -100,6 +105,13 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
   const identity = options.identity ?? `${hostname()}_${randomUUID()}`
   const naming: RuntimeNaming = { controllerName: config.controllerName, resourcePrefix: config.resourcePrefix }
   const images = workerImages(settings)
+  let controller: Controller | undefined
+  // Bound lazily: the backends are built before the controller that owns the caches.
+  const cache = <T extends ObjectWithMeta>(kind: string): CacheReader<T> => ({
+    get: (name, namespace) => controller?.cache<T>(kind).get(name, namespace),
+    list: (namespace) => controller?.cache<T>(kind).list(namespace) ?? [],
+    byOwner: (key) => controller?.cache<T>(kind).byOwner(key) ?? [],
+  })
   const pod = new PodBackend({
     ...naming,
     kube,
@@ -107,10 +119,11 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
     tokenAudience: settings.authAudience,
     tokenExpirationSeconds: settings.authTokenExpirationSeconds,
     env: { controllerUrl: settings.controllerUrl, matrixUrl: settings.matrixUrl, aiGatewayUrl: settings.aiGatewayUrl },
+    serviceAccounts: cache('ServiceAccount'),
   })
   const ns = settings.watchNamespace || undefined
   const events = createEventRecorder({ kube, component: config.controllerName, instance: identity, clock, log })
-  const context: BackendContext = { kube, kubeconfig, naming, options: settings, namespace: ns, events, clock, log }
+  const context: BackendContext = { kube, kubeconfig, naming, options: settings, namespace: ns, events, clock, log, cache }
   const backends = new Map<string, Backend>([[pod.name, pod]])
   for (const b of options.backends?.(context) ?? []) backends.set(b.name, b)
 
@@ -123,7 +136,6 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
     source('ServiceAccount', kubeconfig, kube, core('serviceaccounts'), ownerKey),
     ...(options.sources?.(context) ?? []),
   ]
-  let controller: Controller | undefined
   const reconcile = createWorkerReconciler({
     kube,
     workers: { get: (name, namespace) => controller?.cache<Worker>('Worker').get(name, namespace) },

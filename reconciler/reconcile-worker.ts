@@ -117,7 +117,7 @@ async function run(worker: Worker, d: WorkerReconcilerDeps): Promise<Result> {
   } catch (error) {
     return createFailed(recorded, d, target, error)
   }
-  if (before.state === RuntimeState.NotFound && after.state !== RuntimeState.NotFound) {
+  if (before.state === RuntimeState.NotFound && after.state !== RuntimeState.NotFound && !after.eventRecorded) {
     d.events.record(recorded, 'Normal', EventReason.RuntimeCreated, `created the Worker's runtime on the ${target} backend`)
   }
   const phase = runningPhase(after.state)

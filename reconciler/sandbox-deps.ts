@@ -11,7 +11,7 @@ import { depsKeys, DepsStoreError, describeBody, type DepsKeys, type DepsObjectI
 import { decodeOwner, type DepsOwner, encodeOwner, KeyedLock, ownerOf } from './deps-owner.ts'
 import { type EnvOptions, renderEnvFile, workerEnv } from './env.ts'
 import { ignoreNotFound, type KubeClient, resourcePath } from './kube.ts'
-import { ensureServiceAccount } from './service-account.ts'
+import { ensureServiceAccount, type ServiceAccountCache } from './service-account.ts'
 
 /** Refresh when this fraction of the token's lifetime has passed (product.md §6; the kubelet uses 80% too). */
 export const TOKEN_REFRESH_FRACTION = 0.8
@@ -45,6 +45,8 @@ export interface DepsMaterializerOptions extends RuntimeNaming {
    */
   tokenExpirationSeconds: number
   clock: Clock
+  /** The ServiceAccount cache, so an existing account costs no request (service-account.ts). */
+  serviceAccounts?: ServiceAccountCache | undefined
 }
 
 /** The outcome of a delivery. */
@@ -211,7 +213,7 @@ export class DepsMaterializer {
   async #requestToken(worker: Worker): Promise<{ body: Buffer; refreshAt: number }> {
     const namespace = worker.metadata?.namespace
     try {
-      const account = await ensureServiceAccount(this.#o.kube, this.#o, worker)
+      const account = await ensureServiceAccount(this.#o.kube, this.#o, worker, this.#o.serviceAccounts)
       const requested = Math.max(MIN_TOKEN_REQUEST_SECONDS, this.#o.tokenExpirationSeconds)
       const issuedAt = this.#o.clock.now()
       const reply = await this.#o.kube.request<TokenRequestReply>({

@@ -13,7 +13,7 @@ import { S3DepsStore, type S3DepsStoreOptions } from './deps-s3.ts'
 import type { BackendContext } from './main.ts'
 import { workerImages } from './options.ts'
 import { DepsMaterializer } from './sandbox-deps.ts'
-import type { SandboxSettings } from './sandbox-objects.ts'
+import type { Sandbox, SandboxClaim, SandboxSet, SandboxSettings } from './sandbox-objects.ts'
 import { sandboxWatchSources } from './sandbox-watch.ts'
 
 /** Which deps store, and its settings (config rows AGENTTEAMS_DEPS_*). */
@@ -56,9 +56,12 @@ export function sandboxExtension(o: SandboxExtensionOptions): {
         tokenAudience: s.authAudience,
         tokenExpirationSeconds: s.authTokenExpirationSeconds,
         clock: ctx.clock,
+        serviceAccounts: ctx.cache('ServiceAccount'),
       })
       const backend = new SandboxBackend({
         kube: ctx.kube,
+        // The kinds sandboxWatchSources (below) adds to the controller.
+        caches: { claims: ctx.cache<SandboxClaim>('SandboxClaim'), sandboxes: ctx.cache<Sandbox>('Sandbox'), pools: ctx.cache<SandboxSet>('SandboxSet') },
         settings: { ...o.settings, ...ctx.naming },
         hibernate: o.capabilities.includes('hibernate'),
         images,

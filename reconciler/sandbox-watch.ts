@@ -1,5 +1,6 @@
 // The watches the sandbox backend needs (product.md §8): Sandboxes and SandboxClaims labelled for
-// this controller, each change enqueuing the Worker named by its `agentteams.io/worker` label.
+// this controller, each change enqueuing the Worker named by its `agentteams.io/worker` label, and
+// the SandboxSets (warm pools) the backend reads from the cache instead of the API server.
 // The OpenKruise API is optional: while it is not served, these caches count as synced and empty
 // (so pod Workers are never held up) and look again periodically; once it is served the informer
 // asks its supervisor for a restart, and the real watch starts — no controller restart needed.
@@ -121,19 +122,25 @@ class ApiOptionalInformer<T> implements CacheInformer<T> {
 }
 
 /**
- * Watch sources for Sandboxes and SandboxClaims owned by this controller, to add to the Worker
- * controller's sources. They never block its start when the OpenKruise CRDs are absent.
+ * Watch sources for Sandboxes and SandboxClaims owned by this controller, and for SandboxSets (the
+ * warm pools, read by name from the cache before each claim), to add to the Worker controller's
+ * sources. They never block its start when the OpenKruise CRDs are absent.
  */
 export function sandboxWatchSources(options: SandboxWatchOptions): WatchSource<LabelledObject>[] {
   const clock = options.clock ?? systemClock
+  const owned = ownedSelector(options.naming)
   const kinds = [
-    ['Sandbox', SandboxPlural.Sandbox],
-    ['SandboxClaim', SandboxPlural.SandboxClaim],
+    // Found by the Worker they belong to (their agentteams.io/worker label enqueues it).
+    ['Sandbox', SandboxPlural.Sandbox, owned, workerKeys],
+    ['SandboxClaim', SandboxPlural.SandboxClaim, owned, workerKeys],
+    // Not selected by label: a pool whose labels someone removed must still be found (and its labels
+    // put back); a namespace holds a handful of pools. A pool change enqueues no Worker.
+    ['SandboxSet', SandboxPlural.SandboxSet, undefined, () => []],
   ] as const
-  return kinds.map(([kind, plural]) => {
+  return kinds.map(([kind, plural, labelSelector, keys]) => {
     const collection: Collection = {
       path: resourcePath({ group: SANDBOX_GROUP, version: SANDBOX_VERSION, plural, namespace: options.namespace || undefined }),
-      labelSelector: ownedSelector(options.naming),
+      labelSelector,
     }
     const served = () => sandboxApiServed(options.kube, plural)
     return {
@@ -144,7 +151,7 @@ export function sandboxWatchSources(options: SandboxWatchOptions): WatchSource<L
         if (isNotFound(error)) return { items: [], resourceVersion: undefined }
         throw error
       }),
-      keys: workerKeys,
+      keys,
     }
   })
 }

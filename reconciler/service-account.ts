@@ -13,14 +13,21 @@ export class ServiceAccountError extends Error {
   override name = 'ServiceAccountError'
 }
 
-/** Creates the Worker's ServiceAccount when missing (no token automount). Returns its name. */
-export async function ensureServiceAccount(kube: KubeClient, naming: RuntimeNaming, worker: Worker): Promise<string> {
+/** Where a ServiceAccount already seen can be looked up without a request (the reconciler's informer cache). */
+export interface ServiceAccountCache {
+  get(name: string, namespace?: string): unknown
+}
+
+/**
+ * Makes sure the Worker's ServiceAccount exists (no token automount) and returns its name, with at
+ * most one request: none when `cache` already holds it, otherwise a create that takes AlreadyExists
+ * as success (a GET first would add a round trip for every new Worker). A stale cache entry is
+ * harmless: the token request that follows fails and the reconcile is retried.
+ */
+export async function ensureServiceAccount(kube: KubeClient, naming: RuntimeNaming, worker: Worker, cache?: ServiceAccountCache): Promise<string> {
   const name = runtimeName(naming, worker)
   const namespace = worker.metadata?.namespace
-  const existing = await ignoreNotFound(kube.request({ method: 'GET', path: path(namespace, name) })).catch((cause) => {
-    throw new ServiceAccountError(`get ServiceAccount ${namespace}/${name}: ${cause.message}`, { cause })
-  })
-  if (existing) return name
+  if (cache?.get(name, namespace)) return name
   const body = {
     apiVersion: 'v1',
     kind: 'ServiceAccount',

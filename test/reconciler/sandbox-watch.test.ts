@@ -56,9 +56,11 @@ t.test('API missing: the cache starts synced and empty, then reports the API onc
   t.equal(errors.length, 1, 'a stopped informer probes no more')
 })
 
-t.test('both kinds, selected by the controller label, mapped to their Worker', async (t) => {
+t.test('Sandboxes and SandboxClaims map to their Worker; SandboxSets (pools) to none', async (t) => {
   const sources = sandboxWatchSources({ kubeconfig: new KubeConfig(), kube: kubeWith(() => true), naming })
-  t.same(sources.map((s) => s.kind), ['Sandbox', 'SandboxClaim'])
+  t.same(sources.map((s) => s.kind), ['Sandbox', 'SandboxClaim', 'SandboxSet'])
+  const pools = sources.find((s) => s.kind === 'SandboxSet')!
+  t.same(pools.keys({ apiVersion: 'v', kind: 'SandboxSet', metadata: { namespace: 'ns', name: 'agentteams-builtin', labels: { 'agentteams.io/worker': 'alice' } } }), [], 'a pool change enqueues no Worker')
   t.same(workerKeys({ apiVersion: 'v', kind: 'Sandbox', metadata: { namespace: 'ns', name: 'sbx', labels: { 'agentteams.io/worker': 'alice' } } }), ['ns/alice'])
   t.same(workerKeys({ apiVersion: 'v', kind: 'Sandbox', metadata: { namespace: 'ns', name: 'pool-sbx' } }), [], 'unlabelled pool sandboxes map to nothing')
 })
