@@ -78,8 +78,8 @@ function reconcileTable(r: any): string[] {
     const last = b ?? a
     lines.push(`| ${n(row.n)} | ${n(row.floorMs / 1000, 1)} | ${a ? n(a.ms / 1000, 1) : '–'} | ${ratio(a)} | ${b ? n(b.ms / 1000, 1) : '–'} | ${ratio(b)} | ${n(last.requestsPerWorker, 1)} (${n(row.floorRequestsPerWorker, 1)}) | ${last.rssMiB} (${last.peakRssMiB}) |`)
   }
-  if (r.rss) lines.push(`| ${n(r.rss.n)} | – | – | – | ${n(r.rss.ms / 1000, 1)} | – | ${n(r.rss.requestsPerWorker, 1)} | ${r.rss.rssMiB} (${r.rss.peakRssMiB}) |`)
-  if (r.rssTuned) lines.push(`| ${n(r.rssTuned.n)}, \`${r.rssTuned.flags}\` | – | – | – | ${n(r.rssTuned.ms / 1000, 1)} | – | ${n(r.rssTuned.requestsPerWorker, 1)} | ${r.rssTuned.rssMiB} (${r.rssTuned.peakRssMiB}) |`)
+  const limitText = (x: any) => (x.memoryLimitMiB ? `in a ${x.memoryLimitMiB} MiB memory cgroup (the chart's limit; heap limit ${x.heapLimitMiB} MiB)` : `no memory limit (heap limit ${n(x.heapLimitMiB)} MiB from this host's RAM)`)
+  for (const x of [r.rss, r.rssUnlimited]) if (x) lines.push(`| ${n(x.n)}, ${limitText(x)} | – | – | – | ${n(x.ms / 1000, 1)} | – | ${n(x.requestsPerWorker, 1)} | ${x.rssMiB} (${x.peakRssMiB}) |`)
   const at1000 = r.rows.find((row: any) => row.n === 1000)
   const best = at1000 ? Math.min(...at1000.runs.map((x: any) => x.ms / at1000.floorMs)) : undefined
   const atDefault = at1000 ? run(at1000, lo).ms / at1000.floorMs : undefined
@@ -87,8 +87,9 @@ function reconcileTable(r: any): string[] {
   if (best !== undefined && atDefault !== undefined) lines.push(`Target: ≤ 1.5× the floor at 1,000 Workers — **${best <= 1.5 ? 'met' : 'missed'}**: ${atDefault.toFixed(2)}× at the default concurrency, ${best.toFixed(2)}× at ${hi}.`)
   const rssVerdict = (x: any) => (x.peakRssMiB <= 250 ? 'met' : `missed by ${x.peakRssMiB - 250} MiB`)
   if (r.rss) {
-    lines.push(`Target: RSS ≤ 250 MiB with ${n(r.rss.n)} Workers — with Node's default flags **${rssVerdict(r.rss)}** (peak ${r.rss.peakRssMiB} MiB; after a full GC the heap holds ${r.rss.heapAfterGcMiB} MiB live of ${r.rss.heapTotalAfterGcMiB} MiB committed)` +
-      (r.rssTuned ? `; with \`${r.rssTuned.flags}\` **${rssVerdict(r.rssTuned)}** (peak ${r.rssTuned.peakRssMiB} MiB, ${r.rssTuned.heapAfterGcMiB} MiB live of ${r.rssTuned.heapTotalAfterGcMiB} MiB committed).` : '.'))
+    const as = (x: any) => `peak ${x.peakRssMiB} MiB; after a full GC the heap holds ${x.heapAfterGcMiB} MiB live of ${x.heapTotalAfterGcMiB} MiB committed`
+    lines.push(`Target: RSS ≤ 250 MiB with ${n(r.rss.n)} Workers — as the chart deploys it (${r.rss.memoryLimitMiB ? `${r.rss.memoryLimitMiB} MiB memory limit` : 'no memory limit'}) **${rssVerdict(r.rss)}** (${as(r.rss)})` +
+      (r.rssUnlimited ? `; with no memory limit on this ${n(r.machine?.memoryGiB ?? 0, 1)} GiB host **${rssVerdict(r.rssUnlimited)}** (${as(r.rssUnlimited)}).` : '.'))
   }
   return lines
 }

@@ -3,11 +3,15 @@
 // the controller (its own process: controller-child.ts, API requests counted, RSS its own) at the
 // default AGENTTEAMS_MAX_CONCURRENT_RECONCILES and at a higher one, next to the floor
 // (reconcile-floor.ts). Claims are never fulfilled: nothing past the claim is measured. Then RSS
-// with 5,000 Workers, with Node's default flags (as `serve` runs today) and with the V8 heap
-// flags of BENCH_RSS_TUNED_FLAGS. Prints a table, then one JSON line. A script: it asserts nothing.
+// with 5,000 Workers: as the Helm chart deploys the controller (a real memory cgroup with the
+// chart's default `resources.limits.memory`, from which Node sizes its heap as it does in a pod),
+// and with no limit at all on this host (Node sizes its heap from the host's RAM). Prints a table,
+// then one JSON line. A script: it asserts nothing.
 //   BENCH_N=200,500,1000  BENCH_HIGH_CONCURRENCY=20  BENCH_RSS_N=5000 (0: skip)  BENCH_APPLY_CONCURRENCY=20
 
+import { readFileSync } from 'node:fs'
 import { ListObjectsV2Command } from '@aws-sdk/client-s3'
+import { parse } from 'yaml'
 import { loadConfig } from '../config/config.ts'
 import type { Worker } from '../api/worker.ts'
 import { S3DepsStore, type S3DepsStoreOptions } from '../reconciler/deps-s3.ts'
@@ -19,6 +23,7 @@ import { startControlPlane } from '../test/harness/control-plane.ts'
 import { installCrds } from '../test/harness/crds.ts'
 import { MANIFESTS, OPENKRUISE_CRDS } from '../test/harness/manifests.ts'
 import { createNamespace } from '../test/harness/namespaces.ts'
+import { createMemoryCgroup, type MemoryCgroup } from '../test/harness/memory-cgroup.ts'
 import { startS3Server } from '../test/harness/s3-server.ts'
 import { workerManifest, workerPath } from '../test/harness/workers.ts'
 import { describeMachine, machineLine } from './machine.ts'
@@ -36,12 +41,14 @@ const RUN_TIMEOUT_MS = Number(process.env['BENCH_RUN_TIMEOUT_S'] ?? 1200) * 1000
 const MiB = (bytes: number) => Math.round(bytes / 1048576)
 /** Extra Node flags for the controller process (e.g. `--max-semi-space-size=8`); default none, as `serve` runs. */
 const NODE_FLAGS = (process.env['BENCH_CONTROLLER_NODE_FLAGS'] ?? '').split(' ').filter(Boolean)
-/**
- * The second 5,000-Worker run: V8's young generation capped at 8 MiB per semi-space and the old
- * generation at 160 MiB. Without caps V8 keeps what a burst made it commit even after a full GC
- * (measured: 190 MiB old space committed for 55 MiB live at 2,000 Workers). Empty: skip the run.
- */
-const TUNED_FLAGS = (process.env['BENCH_RSS_TUNED_FLAGS'] ?? '--max-semi-space-size=8 --max-old-space-size=160').split(' ').filter(Boolean)
+/** The chart's default memory limit of the controller container (values.yaml `resources.limits.memory`), in MiB. */
+function chartMemoryLimitMiB(): number {
+  const values = parse(readFileSync(new URL('../manifests/chart/worker-runtime-controller/values.yaml', import.meta.url), 'utf8'))
+  const limit = String(values?.resources?.limits?.memory ?? '')
+  const m = /^(\d+)(Mi|Gi)$/.exec(limit)
+  if (!m) throw new Error(`values.yaml resources.limits.memory: expected <n>Mi or <n>Gi, found ${JSON.stringify(limit)}`)
+  return Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1)
+}
 
 /** Realistic sandbox Workers: a runtime and a few env entries, names unique per run (the bucket is shared). */
 function manifests(namespace: string, tag: string, n: number): Worker[] {
@@ -66,6 +73,10 @@ interface ControllerRun {
   rssAfterGcMiB: number
   heapAfterGcMiB: number
   heapTotalAfterGcMiB: number
+  /** V8's heap limit in the controller process (sized from the memory cgroup's limit when it runs in one). */
+  heapLimitMiB: number
+  /** The memory cgroup limit the controller ran under, if any. */
+  memoryLimitMiB: number | null
   externalAfterGcMiB: number
   /** V8 heap spaces after the GC: `used/committed` MiB. */
   spacesAfterGcMiB: Record<string, string>
@@ -101,10 +112,10 @@ async function main(): Promise<void> {
     return count
   }
 
-  const controllerRun = async (n: number, concurrency: number, flags: readonly string[] = NODE_FLAGS): Promise<ControllerRun> => {
-    const tag = `c${n}x${concurrency}${flags === NODE_FLAGS ? '' : 't'}`
+  const controllerRun = async (n: number, concurrency: number, cgroup?: MemoryCgroup): Promise<ControllerRun> => {
+    const tag = `c${n}x${concurrency}${cgroup ? `m${cgroup.limitMiB}` : ''}`
     const ns = await createNamespace(cp.api, `bench-${tag}`)
-    const child = await startControllerProcess({ kubeconfigPath: cp.kubeconfigPath, namespace: ns, s3: s3Options, concurrency, logs: 'discard' }, flags)
+    const child = await startControllerProcess({ kubeconfigPath: cp.kubeconfigPath, namespace: ns, s3: s3Options, concurrency, logs: 'discard' }, NODE_FLAGS, cgroup?.execPath)
     try {
       for (let s = await child.stats(); !s.ready; s = await child.stats()) await new Promise((r) => setTimeout(r, 100))
       const base = await child.stats()
@@ -135,6 +146,8 @@ async function main(): Promise<void> {
         rssAfterGcMiB: MiB(collected.rss),
         heapAfterGcMiB: MiB(collected.heapUsed),
         heapTotalAfterGcMiB: MiB(collected.heapTotal),
+        heapLimitMiB: MiB(collected.heapLimit),
+        memoryLimitMiB: cgroup?.limitMiB ?? null,
         externalAfterGcMiB: MiB(collected.external),
         spacesAfterGcMiB: Object.fromEntries(Object.entries(collected.spaces).map(([k, v]) => [k, `${MiB(v.used)}/${MiB(v.committed)}`])),
         claims: await countClaims(ns),
@@ -160,10 +173,20 @@ async function main(): Promise<void> {
       }
       rows.push({ n, floorMs: floor.ms, floorRequestsPerWorker: floor.requests / n, runs })
     }
-    const big = RSS_N > 0 ? await controllerRun(RSS_N, HIGH_CONCURRENCY) : undefined
-    if (big) console.log(`# N=${RSS_N}: ${describeRun(big)}`)
-    const tuned = RSS_N > 0 && TUNED_FLAGS.length > 0 ? { flags: TUNED_FLAGS.join(' '), ...(await controllerRun(RSS_N, HIGH_CONCURRENCY, TUNED_FLAGS)) } : undefined
-    if (tuned) console.log(`# N=${RSS_N} with ${tuned.flags}: ${describeRun(tuned)}`)
+    let big: ControllerRun | undefined
+    let unlimited: ControllerRun | undefined
+    if (RSS_N > 0) {
+      // As the chart deploys it: a container memory limit, which Node sizes its heap from.
+      const cgroup = createMemoryCgroup(chartMemoryLimitMiB(), `${cp.dir}/launchers`)
+      try {
+        big = await controllerRun(RSS_N, HIGH_CONCURRENCY, cgroup)
+      } finally {
+        cgroup.remove()
+      }
+      console.log(`# N=${RSS_N} in a ${cgroup.limitMiB} MiB memory cgroup: ${describeRun(big)}`)
+      unlimited = await controllerRun(RSS_N, HIGH_CONCURRENCY)
+      console.log(`# N=${RSS_N} without a memory limit (heap sized from this host's RAM): ${describeRun(unlimited)}`)
+    }
 
     const s = (ms: number) => (ms / 1000).toFixed(2).padStart(8)
     console.log(`\n${'N'.padStart(6)}${'floor s'.padStart(9)}${`ctl c=${DEFAULT_CONCURRENCY} s`.padStart(13)}${'ratio'.padStart(7)}${`ctl c=${HIGH_CONCURRENCY} s`.padStart(13)}${'ratio'.padStart(7)}${'req/Worker'.padStart(12)}${'floor req'.padStart(11)}${'RSS MiB'.padStart(9)}${'peak'.padStart(6)}`)
@@ -172,11 +195,11 @@ async function main(): Promise<void> {
       const ratio = (r: ControllerRun | undefined) => (r ? (r.ms / row.floorMs).toFixed(2) : '-').padStart(7)
       console.log(`${String(row.n).padStart(6)}${s(row.floorMs)} ${low ? s(low.ms).padStart(12) : '-'.padStart(12)}${ratio(low)} ${high ? s(high.ms).padStart(12) : '-'.padStart(12)}${ratio(high)}${(high ?? low)!.requestsPerWorker.toFixed(1).padStart(12)}${row.floorRequestsPerWorker.toFixed(1).padStart(11)}${String((high ?? low)!.rssMiB).padStart(9)}${String((high ?? low)!.peakRssMiB).padStart(6)}`)
     }
-    for (const r of [big, tuned]) if (r) console.log(`${String(RSS_N).padStart(6)}${'-'.padStart(9)} ${'-'.padStart(12)}${'-'.padStart(7)} ${s(r.ms).padStart(12)}${'-'.padStart(7)}${r.requestsPerWorker.toFixed(1).padStart(12)}${'-'.padStart(11)}${String(r.rssMiB).padStart(9)}${String(r.peakRssMiB).padStart(6)}${r === tuned ? `  (${tuned.flags})` : ''}`)
+    for (const r of [big, unlimited]) if (r) console.log(`${String(RSS_N).padStart(6)}${'-'.padStart(9)} ${'-'.padStart(12)}${'-'.padStart(7)} ${s(r.ms).padStart(12)}${'-'.padStart(7)}${r.requestsPerWorker.toFixed(1).padStart(12)}${'-'.padStart(11)}${String(r.rssMiB).padStart(9)}${String(r.peakRssMiB).padStart(6)}  (${r.memoryLimitMiB ? `${r.memoryLimitMiB} MiB memory limit` : 'no memory limit'}, heap limit ${r.heapLimitMiB} MiB)`)
     console.log('time: first Worker create → last SandboxClaim created (deps written and read back before each). ratio: controller / floor. req/Worker: Kubernetes API requests (watch streams not counted). RSS: the controller process at the end, and its peak.')
     const sample = rows.at(-1)?.runs.at(-1)
     if (sample) console.log(`requests per Worker by kind at N=${sample.n}, concurrency ${sample.concurrency}: ${Object.entries(sample.requestsByKind).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; store operations per Worker ${sample.storeOpsPerWorker.toFixed(1)}`)
-    console.log(JSON.stringify({ machine, defaultConcurrency: DEFAULT_CONCURRENCY, highConcurrency: HIGH_CONCURRENCY, applyConcurrency: APPLY_CONCURRENCY, rows, rss: big ?? null, rssTuned: tuned ?? null }))
+    console.log(JSON.stringify({ machine, defaultConcurrency: DEFAULT_CONCURRENCY, highConcurrency: HIGH_CONCURRENCY, applyConcurrency: APPLY_CONCURRENCY, rows, rss: big ?? null, rssUnlimited: unlimited ?? null }))
   } finally {
     store.close()
     await kube.close()

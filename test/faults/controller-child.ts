@@ -6,7 +6,7 @@
 // Settings (credentials included) arrive over IPC, never on the command line. Answers `stats`.
 
 import { readFileSync } from 'node:fs'
-import { getHeapSpaceStatistics } from 'node:v8'
+import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8'
 import { KubeConfig } from '@kubernetes/client-node'
 import { pino } from 'pino'
 import { Registry } from 'prom-client'
@@ -48,6 +48,8 @@ export interface ControllerStats {
   /** Memory of C++ objects bound to JS (buffers, TLS), and of ArrayBuffers among it. */
   external: number
   arrayBuffers: number
+  /** V8's heap limit: Node sizes it from a memory cgroup's limit when it runs in one. */
+  heapLimit: number
   /** V8 heap spaces: committed (physical) and used bytes each. */
   spaces: Record<string, { committed: number; used: number }>
   /** API requests by `<METHOD> <resource>[/<subresource>]` (lists are `LIST <resource>`; watches are streams, not counted). */
@@ -155,7 +157,7 @@ process.on('message', (m: { type?: string; gc?: boolean }) => {
     if (m.gc) (globalThis as { gc?: () => void }).gc?.()
     const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage()
     const spaces = Object.fromEntries(getHeapSpaceStatistics().map((x) => [x.space_name, { committed: x.physical_space_size, used: x.space_used_size }]))
-    const stats: ControllerStats = { rss, maxRss: process.resourceUsage().maxRSS * 1024, heapUsed, heapTotal, external, arrayBuffers, spaces, requests, store: storeOps, claims, violations, unverifiable, ready: handle.isReady(), leader: handle.isLeader() }
+    const stats: ControllerStats = { rss, maxRss: process.resourceUsage().maxRSS * 1024, heapUsed, heapTotal, external, arrayBuffers, heapLimit: getHeapStatistics().heap_size_limit, spaces, requests, store: storeOps, claims, violations, unverifiable, ready: handle.isReady(), leader: handle.isLeader() }
     process.send?.({ type: 'stats', stats })
   } else if (m?.type === 'stop') {
     void handle.close().then(() => {

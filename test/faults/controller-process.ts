@@ -25,9 +25,12 @@ export interface ControllerProcess {
   stop(): Promise<void>
 }
 
-/** Forks the controller with `settings` (and extra Node flags); resolves once its reconciler has started. */
-export async function startControllerProcess(settings: ControllerChildSettings, nodeFlags: readonly string[] = []): Promise<ControllerProcess> {
-  const child: ChildProcess = fork(CHILD, [], { execArgv: ['--expose-gc', ...nodeFlags], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
+/**
+ * Forks the controller with `settings` (extra Node flags; `execPath`: a launcher such as a memory
+ * cgroup's, see harness/memory-cgroup.ts); resolves once its reconciler has started.
+ */
+export async function startControllerProcess(settings: ControllerChildSettings, nodeFlags: readonly string[] = [], execPath?: string): Promise<ControllerProcess> {
+  const child: ChildProcess = fork(CHILD, [], { execArgv: ['--expose-gc', ...nodeFlags], stdio: ['ignore', 'pipe', 'inherit', 'ipc'], ...(execPath ? { execPath } : {}) })
   const logs: string[] = []
   createInterface({ input: child.stdout! }).on('line', (line) => logs.push(line))
   const claims: ClaimCreate[] = []
