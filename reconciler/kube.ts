@@ -1,6 +1,7 @@
 // The reconciler's one door to the Kubernetes API: a one-method REST client over client-node's
 // KubeConfig (its auth and TLS dispatcher, its HTTP library), the typed KubeError, and the only
-// code that knows client-node's error shapes (ApiException, watch errors, fetch failures).
+// code that knows client-node's error shapes (ApiException, watch errors, fetch failures); and the
+// informers' list and watch, which strip managedFields before client-node's cache stores an object.
 
 import {
   type HttpMethod,
@@ -12,6 +13,7 @@ import {
   RequestContext,
   Watch,
 } from '@kubernetes/client-node'
+import { stripManagedFields } from './cache-transform.ts'
 
 /** Per-request timeout. Watches don't go through here; 30 s matches client-node's watch timer. */
 export const REQUEST_TIMEOUT_MS = 30_000
@@ -217,17 +219,32 @@ export interface ObjectList<T> {
   metadata?: { resourceVersion?: string }
 }
 
-/** Lists `collection` once: its items and the list's resourceVersion. */
+/** Lists `collection` once: its items (managedFields stripped, like the cache's) and the list's resourceVersion. */
 export async function listCollection<T>(kube: KubeClient, collection: Collection): Promise<{ items: T[]; resourceVersion: string | undefined }> {
   const list = await kube.request<ObjectList<T>>({ method: 'GET', path: collection.path, query: { labelSelector: collection.labelSelector } })
-  return { items: list.items ?? [], resourceVersion: list.metadata?.resourceVersion }
+  return { items: (list.items ?? []).map(stripManagedFields), resourceVersion: list.metadata?.resourceVersion }
+}
+
+/**
+ * client-node's Watch, handing the callback each event's object with managedFields stripped.
+ * ListWatch (cache.js) stores the object its watch callback receives, and offers no transform hook.
+ */
+class StrippingWatch extends Watch {
+  override watch(...[path, queryParams, callback, done]: Parameters<Watch['watch']>): ReturnType<Watch['watch']> {
+    return super.watch(path, queryParams, (phase, apiObj, watchObj) => callback(phase, stripManagedFields(apiObj), watchObj), done)
+  }
 }
 
 /**
  * A fresh, unstarted client-node informer (ListWatch) on `collection`: lists through `kube`,
- * watches through client-node's Watch with `kubeconfig`'s credentials.
+ * watches through client-node's Watch with `kubeconfig`'s credentials. Every object it caches,
+ * listed or watched, has no `metadata.managedFields` (see stripManagedFields).
  */
 export function createListWatch<T extends KubernetesObject>(kubeconfig: KubeConfig, kube: KubeClient, collection: Collection): ListWatch<T> {
-  const list = () => kube.request<KubernetesListObject<T>>({ method: 'GET', path: collection.path, query: { labelSelector: collection.labelSelector } })
-  return new ListWatch<T>(collection.path, new Watch(kubeconfig), list, false, collection.labelSelector)
+  const list = async () => {
+    const response = await kube.request<KubernetesListObject<T>>({ method: 'GET', path: collection.path, query: { labelSelector: collection.labelSelector } })
+    response.items?.forEach(stripManagedFields)
+    return response
+  }
+  return new ListWatch<T>(collection.path, new StrippingWatch(kubeconfig), list, false, collection.labelSelector)
 }

@@ -1,0 +1,104 @@
+// The informer cache drops metadata.managedFields, on a real API server: objects cached from the
+// initial list and from later watch events (ADDED, MODIFIED) have none while the server still
+// tracks them, and a cached object written back with PUT leaves the server's managedFields intact.
+
+import t from 'tap'
+import type { KubernetesObject } from '@kubernetes/client-node'
+import { expectSuccess } from '../harness/api-client.ts'
+import { createNamespace } from '../harness/namespaces.ts'
+import { pollUntil } from '../harness/polling.ts'
+import { startSuiteControlPlane } from '../harness/suite.ts'
+import { kubeconfigFor } from './reconciler-kit.ts'
+import { createKubeClient, createListWatch } from '../../reconciler/kube.ts'
+
+interface ConfigMap extends KubernetesObject {
+  data?: Record<string, string>
+}
+
+const cp = await startSuiteControlPlane(t)
+const ns = await createNamespace(cp.api, 'cache-managed-fields')
+const collection = { path: `/api/v1/namespaces/${ns}/configmaps` }
+const kubeconfig = kubeconfigFor(cp)
+const kube = createKubeClient(kubeconfig)
+t.teardown(() => kube.close())
+
+const configMapPath = (name: string) => `${collection.path}/${name}`
+/** The field managers the server records for `name`, read directly (not through the cache). */
+async function serverManagers(name: string): Promise<string[]> {
+  const stored = expectSuccess(await cp.api.request('GET', configMapPath(name)), `get ConfigMap ${name}`)
+  return (stored.metadata.managedFields ?? []).map((f: { manager: string }) => f.manager).sort()
+}
+/** Writes under a named field manager, the way `kubectl create` / `kubectl patch` do. */
+async function createConfigMap(name: string, manager: string): Promise<void> {
+  const body = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labels: { app: 'cache-test' }, annotations: { note: 'kept' } }, data: { a: '1' } }
+  expectSuccess(await cp.api.request('POST', `${collection.path}?fieldManager=${manager}`, body), `create ConfigMap ${name}`)
+}
+async function patchConfigMap(name: string, manager: string, data: Record<string, string>): Promise<string> {
+  const patched = expectSuccess(
+    await cp.api.request('PATCH', `${configMapPath(name)}?fieldManager=${manager}`, { data }, { contentType: 'application/merge-patch+json' }),
+    `patch ConfigMap ${name}`,
+  )
+  return patched.metadata.resourceVersion
+}
+
+// Two managers before the informer starts, so the listed copy has something to strip.
+await createConfigMap('listed', 'kubectl-create')
+await patchConfigMap('listed', 'kubectl-edit', { b: '2' })
+
+const informer = createListWatch<ConfigMap>(kubeconfig, kube, collection)
+const errors: unknown[] = []
+informer.on('error', (error) => void errors.push(error))
+const delivered: ConfigMap[] = []
+informer.on('add', (obj) => void delivered.push(obj))
+informer.on('update', (obj) => void delivered.push(obj))
+await informer.start()
+t.teardown(() => informer.stop())
+
+/** Waits until the cache holds `name` at `resourceVersion` (or any version when not given). */
+const cached = (name: string, resourceVersion?: string) =>
+  pollUntil(`ConfigMap ${ns}/${name} in the cache${resourceVersion ? ` at ${resourceVersion}` : ''}`, async () => {
+    const obj = informer.get(name, ns)
+    return obj && (resourceVersion === undefined || obj.metadata?.resourceVersion === resourceVersion) ? obj : undefined
+  }, { timeoutMs: 30_000 })
+
+t.test('listed: the cached copy has no managedFields; the server still has both managers', async (t) => {
+  const obj = await cached('listed')
+  t.notOk(obj.metadata && 'managedFields' in obj.metadata, 'no managedFields in the cache')
+  t.same(obj.metadata?.labels, { app: 'cache-test' }, 'labels kept')
+  t.same(obj.metadata?.annotations, { note: 'kept' }, 'annotations kept')
+  t.ok(obj.metadata?.resourceVersion, 'resourceVersion kept')
+  t.same(obj.data, { a: '1', b: '2' })
+  t.same(await serverManagers('listed'), ['kubectl-create', 'kubectl-edit'])
+})
+
+t.test('watched: an ADDED and a MODIFIED event are cached without managedFields', async (t) => {
+  await createConfigMap('watched', 'kubectl-create')
+  const added = await cached('watched')
+  t.notOk(added.metadata && 'managedFields' in added.metadata, 'ADDED: no managedFields')
+  const rv = await patchConfigMap('listed', 'kubectl-patch', { c: '3' })
+  const modified = await cached('listed', rv)
+  t.notOk(modified.metadata && 'managedFields' in modified.metadata, 'MODIFIED: no managedFields')
+  t.same(modified.data, { a: '1', b: '2', c: '3' })
+  t.same(await serverManagers('watched'), ['kubectl-create'])
+  t.same(await serverManagers('listed'), ['kubectl-create', 'kubectl-edit', 'kubectl-patch'])
+  t.ok(delivered.length >= 3, 'handlers saw the list item and both events')
+  t.notOk(delivered.some((o) => o.metadata && 'managedFields' in o.metadata), 'no handler saw managedFields')
+})
+
+t.test('a cached object written back with PUT keeps the server-side managedFields', async (t) => {
+  const before = await serverManagers('listed')
+  const obj = structuredClone(informer.get('listed', ns))
+  t.ok(obj, 'cached')
+  if (!obj?.metadata) return
+  obj.metadata.labels = { ...obj.metadata.labels, edited: 'true' }
+  const written = await kube.request<ConfigMap>({ method: 'PUT', path: configMapPath('listed'), query: { fieldManager: 'cache-writer' }, body: obj })
+  t.equal(written.metadata?.labels?.['edited'], 'true', 'the PUT took effect')
+  const after = await serverManagers('listed')
+  t.same(after, [...before, 'cache-writer'].sort(), 'earlier managers kept; the writer added')
+  const echoed = await cached('listed', written.metadata?.resourceVersion)
+  t.notOk(echoed.metadata && 'managedFields' in echoed.metadata, 'the MODIFIED event of the write is stripped too')
+})
+
+t.test('the informer reported no errors', async (t) => {
+  t.same(errors, [])
+})
