@@ -121,12 +121,25 @@ function safeParse(text: string): unknown {
 
 type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>
 
+/** Options of createKubeClient. */
+export interface KubeClientOptions {
+  timeoutMs?: number
+  /**
+   * The field manager of every create, update and patch (`?fieldManager=`), so `kubectl get
+   * --show-managed-fields` names this controller as the owner of what it wrote, not the HTTP
+   * library's user agent (`undici`). A request's own `query.fieldManager` wins.
+   */
+  fieldManager?: string
+}
+
+const WRITES = new Set(['POST', 'PUT', 'PATCH'])
+
 /**
  * Builds a KubeClient authenticated the way `kubeconfig`'s current context says. client-node
  * 2.0.1 makes a new undici Agent (so a new TLS connection) for every request; this client keeps
  * the first one and reuses it, so requests share keep-alive connections.
  */
-export function createKubeClient(kubeconfig: KubeConfig, options: { timeoutMs?: number } = {}): KubeClient {
+export function createKubeClient(kubeconfig: KubeConfig, options: KubeClientOptions = {}): KubeClient {
   const http = new IsomorphicFetchHttpLibrary()
   const timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS
   let dispatcher: Dispatcher | undefined
@@ -143,6 +156,7 @@ export function createKubeClient(kubeconfig: KubeConfig, options: { timeoutMs?: 
       const cluster = kubeconfig.getCurrentCluster()
       if (!cluster) throw new KubeError('no current cluster in the kubeconfig', { code: 0, reason: 'NoCluster' })
       const url = new URL(cluster.server.replace(/\/$/, '') + req.path)
+      if (options.fieldManager && WRITES.has(req.method)) url.searchParams.set('fieldManager', options.fieldManager)
       for (const [key, value] of Object.entries(req.query ?? {})) if (value !== undefined) url.searchParams.set(key, value)
       const ctx = new RequestContext(url.toString(), req.method as HttpMethod)
       ctx.setHeaderParam('Accept', 'application/json')

@@ -99,7 +99,7 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
   const clock = options.clock ?? systemClock
   const settings = resolveOptions(config, options.overrides)
   const log = options.log.child({ component: 'reconciler' })
-  const base = createKubeClient(kubeconfig)
+  const base = createKubeClient(kubeconfig, { fieldManager: config.controllerName })
   const kube = options.wrapKube ? options.wrapKube(base) : base
   const metrics = createReconcilerMetrics(options.registry)
   const identity = options.identity ?? `${hostname()}_${randomUUID()}`

@@ -83,6 +83,10 @@ t.test('a pod Worker gets its ServiceAccount, Secret and Pod, and turns Running 
     return reasons.includes('Running') ? reasons : undefined
   })
   t.ok(events.includes('RuntimeCreated'), 'an Event tells the runtime was created')
+  const managers = (o: any) => new Set((o?.metadata?.managedFields ?? []).map((f: any) => `${f.manager}${f.subresource ? `/${f.subresource}` : ''}`))
+  t.ok(managers(running).has('worker-runtime-controller/status'), 'kubectl --show-managed-fields names the controller as the status writer')
+  t.ok(managers(running).has('worker-runtime-controller'), '...and as the writer of its finalizer')
+  t.ok(managers(await getJson(cp.api, podPath(ns, name))).has('worker-runtime-controller'), '...and of the Pod it created')
 })
 
 t.test('a changed spec replaces the Pod; a deleted Pod is recreated', async (t) => {
