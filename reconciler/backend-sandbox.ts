@@ -11,6 +11,7 @@ import type { BackoffPolicy } from './backoff.ts'
 import type { Clock } from './clock.ts'
 import type { EventRecorder } from './events.ts'
 import { ignoreNotFound, isAlreadyExists, isNotFound, type KubeClient, type ObjectList, PatchType } from './kube.ts'
+import { stripManagedFields } from './cache-transform.ts'
 import { sandboxApiError, sandboxApiPath } from './sandbox-api.ts'
 import type { Delivery, DepsMaterializer } from './sandbox-deps.ts'
 import {
@@ -253,6 +254,21 @@ export class SandboxBackend implements Backend {
     return created.claim
   }
 
+  /**
+   * Keeps `claim` as created until the cache shows it. Entries are in creation order, so the expired
+   * ones are dropped from the front here: a claim whose Worker is not reconciled again soon (the
+   * next pass may be a token refresh an hour later) must not stay in memory until then.
+   */
+  #remember(key: string, claim: SandboxClaim): void {
+    const now = this.#o.clock.now()
+    for (const [k, v] of this.#created) {
+      if (now - v.at <= CREATED_MEMORY_MS) break
+      this.#created.delete(k)
+    }
+    this.#created.delete(key)
+    this.#created.set(key, { claim: stripManagedFields(claim), at: now })
+  }
+
   /** Whether the sandbox API is served (discovery, remembered for API_SERVED_MEMORY_MS once it is). */
   async #apiServed(): Promise<boolean> {
     const now = this.#o.clock.now()
@@ -307,7 +323,7 @@ export class SandboxBackend implements Backend {
     const ref = `${claim.metadata.namespace}/${claim.metadata.name}`
     try {
       const created = await this.#o.kube.request<SandboxClaim>({ method: 'POST', path: path(SandboxPlural.SandboxClaim, claim.metadata.namespace), body: claim })
-      this.#created.set(ref, { claim: created ?? claim, at: this.#o.clock.now() })
+      this.#remember(ref, created ?? claim)
     } catch (cause) {
       if (!isAlreadyExists(cause)) throw sandboxApiError('create', 'SandboxClaim', ref, cause)
     }

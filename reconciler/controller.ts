@@ -34,6 +34,8 @@ export interface WatchSource<T extends ObjectWithMeta = ObjectWithMeta> {
   list: () => Promise<{ items: T[]; resourceVersion?: string | undefined }>
   /** Keys to reconcile when `obj` changes: itself for the primary kind, its owner otherwise. */
   keys: (obj: T) => string[]
+  /** The controller's own kind: its keys are its own names, so its cache needs no owner index. */
+  primary?: boolean
 }
 
 export interface ControllerOptions {
@@ -73,7 +75,7 @@ export class Controller {
     for (const source of options.sources) {
       this.informers.set(source.kind, new SupervisedInformer({
         kind: source.kind,
-        create: () => indexByOwner(source.create(), source.keys),
+        create: source.primary ? source.create : () => indexByOwner(source.create(), source.keys),
         list: source.list,
         onChange: (obj) => {
           for (const key of source.keys(obj)) this.enqueue(key)

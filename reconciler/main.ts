@@ -131,7 +131,7 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
   const core = (plural: string): Collection => ({ path: resourcePath({ group: '', version: 'v1', plural, namespace: ns }), labelSelector: owned })
   const workerCollection: Collection = { path: resourcePath({ group: GROUP, version: VERSION, plural: PLURAL, namespace: ns }) }
   const sources: WatchSource<any>[] = [
-    source<Worker>('Worker', kubeconfig, kube, workerCollection, (w) => [`${w.metadata?.namespace ?? ''}/${w.metadata?.name ?? ''}`]),
+    { ...source<Worker>('Worker', kubeconfig, kube, workerCollection, (w) => [`${w.metadata?.namespace ?? ''}/${w.metadata?.name ?? ''}`]), primary: true },
     source('Pod', kubeconfig, kube, core('pods'), ownerKey),
     source('ServiceAccount', kubeconfig, kube, core('serviceaccounts'), ownerKey),
     ...(options.sources?.(context) ?? []),

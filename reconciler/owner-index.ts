@@ -15,29 +15,29 @@ const objectKey = (o: ObjectWithMeta): string => `${o.metadata?.namespace ?? ''}
 
 /** Wraps `inner` (unstarted) so that it keeps an index by `keys(obj)`. */
 export function indexByOwner<T extends ObjectWithMeta>(inner: CacheInformer<T>, keys: (obj: T) => string[]): OwnerIndexedInformer<T> {
-  /** owner key → (object key → object) */
-  const byOwner = new Map<string, Map<string, T>>()
+  /** owner key → its objects (arrays: an owner has one or two objects of a kind, and thousands of owners are common). */
+  const byOwner = new Map<string, T[]>()
   /** object key → the owner keys it is filed under, to move it when its labels change. */
   const filed = new Map<string, string[]>()
   const remove = (obj: T) => {
     const key = objectKey(obj)
     for (const owner of filed.get(key) ?? []) {
-      const bucket = byOwner.get(owner)
-      bucket?.delete(key)
-      if (bucket?.size === 0) byOwner.delete(owner)
+      const bucket = byOwner.get(owner) ?? []
+      const at = bucket.findIndex((o) => objectKey(o) === key)
+      if (at >= 0) bucket.splice(at, 1)
+      if (bucket.length === 0) byOwner.delete(owner)
     }
     filed.delete(key)
   }
   const upsert = (obj: T) => {
     remove(obj)
-    const key = objectKey(obj)
     const owners = keys(obj)
     if (owners.length === 0) return
-    filed.set(key, owners)
+    filed.set(objectKey(obj), owners)
     for (const owner of owners) {
-      let bucket = byOwner.get(owner)
-      if (!bucket) byOwner.set(owner, (bucket = new Map()))
-      bucket.set(key, obj)
+      const bucket = byOwner.get(owner)
+      if (bucket) bucket.push(obj)
+      else byOwner.set(owner, [obj])
     }
   }
   // Registered before anyone else's handlers, so the index is current when they run.
@@ -50,6 +50,6 @@ export function indexByOwner<T extends ObjectWithMeta>(inner: CacheInformer<T>, 
     stop: () => inner.stop(),
     get: (name, namespace) => inner.get(name, namespace),
     list: (namespace) => inner.list(namespace),
-    byOwner: (key) => [...(byOwner.get(key)?.values() ?? [])],
+    byOwner: (key) => [...(byOwner.get(key) ?? [])],
   }
 }
