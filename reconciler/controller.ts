@@ -31,7 +31,7 @@ export class TerminalError extends Error {
 export interface WatchSource<T extends ObjectWithMeta = ObjectWithMeta> {
   kind: string
   create: () => CacheInformer<T>
-  list: () => Promise<{ items: T[]; resourceVersion?: string | undefined }>
+  list: () => Promise<{ items: ReadonlyArray<ObjectWithMeta>; resourceVersion?: string | undefined }>
   /** Keys to reconcile when `obj` changes: itself for the primary kind, its owner otherwise. */
   keys: (obj: T) => string[]
   /** The controller's own kind: its keys are its own names, so its cache needs no owner index. */

@@ -40,7 +40,7 @@ export interface SupervisedInformerOptions<T extends ObjectWithMeta> {
   /** A fresh, unstarted informer (client-node ListWatch); called for every (re)start. */
   create: () => CacheInformer<T>
   /** One list call with the informer's path and selectors, for verification relists. */
-  list: () => Promise<{ items: T[]; resourceVersion?: string | undefined }>
+  list: () => Promise<{ items: ReadonlyArray<ObjectWithMeta>; resourceVersion?: string | undefined }>
   /** Called for every object that was added, changed or deleted (level-based: enqueue only). */
   onChange: (obj: T) => void
   log: Logger
@@ -157,7 +157,7 @@ export class SupervisedInformer<T extends ObjectWithMeta> {
 
   private async countMisses(): Promise<number> {
     const listed = await this.o.list()
-    const suspects = (): { listedAhead: T[]; cachedOnly: T[] } => {
+    const suspects = (): { listedAhead: ObjectWithMeta[]; cachedOnly: T[] } => {
       const byKey = new Map(listed.items.map((o) => [keyOf(o), o]))
       const listedAhead = listed.items.filter((o) => {
         const cached = this.cacheGet(o)
@@ -178,7 +178,7 @@ export class SupervisedInformer<T extends ObjectWithMeta> {
     return second.listedAhead.length + second.cachedOnly.length
   }
 
-  private cacheGet(o: T): T | undefined {
+  private cacheGet(o: ObjectWithMeta): T | undefined {
     return this.get(o.metadata?.name ?? '', o.metadata?.namespace || undefined)
   }
 

@@ -33,6 +33,8 @@ export interface KubeRequest {
   query?: Record<string, string | undefined>
   body?: unknown
   contentType?: string
+  /** The Accept header; default `application/json`. */
+  accept?: string
 }
 
 /** The client. `request` resolves to the decoded JSON body and throws KubeError on any failure. */
@@ -159,7 +161,7 @@ export function createKubeClient(kubeconfig: KubeConfig, options: KubeClientOpti
       if (options.fieldManager && WRITES.has(req.method)) url.searchParams.set('fieldManager', options.fieldManager)
       for (const [key, value] of Object.entries(req.query ?? {})) if (value !== undefined) url.searchParams.set(key, value)
       const ctx = new RequestContext(url.toString(), req.method as HttpMethod)
-      ctx.setHeaderParam('Accept', 'application/json')
+      ctx.setHeaderParam('Accept', req.accept ?? 'application/json')
       if (req.body !== undefined) {
         ctx.setHeaderParam('Content-Type', req.contentType ?? 'application/json')
         ctx.setBody(JSON.stringify(req.body))
@@ -230,13 +232,41 @@ export interface Collection {
 /** A list response as the API server returns it. */
 export interface ObjectList<T> {
   items: T[]
-  metadata?: { resourceVersion?: string }
+  metadata?: { resourceVersion?: string; continue?: string }
 }
 
-/** Lists `collection` once: its items (managedFields stripped, like the cache's) and the list's resourceVersion. */
-export async function listCollection<T>(kube: KubeClient, collection: Collection): Promise<{ items: T[]; resourceVersion: string | undefined }> {
-  const list = await kube.request<ObjectList<T>>({ method: 'GET', path: collection.path, query: { labelSelector: collection.labelSelector } })
-  return { items: (list.items ?? []).map(stripManagedFields), resourceVersion: list.metadata?.resourceVersion }
+/** Page size of a verification list (client-go's reflector pages its lists by 500 too). */
+export const LIST_PAGE_SIZE = 500
+/** Ask for PartialObjectMetadataList: only metadata, whatever the kind (the API server converts). */
+const METADATA_ONLY = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json'
+
+/** The identity of a listed object: all a verification relist compares. */
+export interface ListedObject {
+  metadata: { name?: string; namespace?: string; resourceVersion?: string }
+}
+
+/**
+ * Lists `collection` for a verification relist: names, namespaces and resourceVersions only, as
+ * metadata-only pages of LIST_PAGE_SIZE (one consistent snapshot across the pages). Every few
+ * minutes this runs for each watched kind; whole objects would briefly hold a second copy of the
+ * cache (about 20 MB of JSON with 5,000 Workers) where this holds a few hundred KB.
+ */
+export async function listCollection(kube: KubeClient, collection: Collection, pageSize = LIST_PAGE_SIZE): Promise<{ items: ListedObject[]; resourceVersion: string | undefined }> {
+  const items: ListedObject[] = []
+  let resourceVersion: string | undefined
+  let next: string | undefined
+  do {
+    const page = await kube.request<ObjectList<ListedObject>>({
+      method: 'GET',
+      path: collection.path,
+      query: { labelSelector: collection.labelSelector, limit: String(pageSize), continue: next },
+      accept: METADATA_ONLY,
+    })
+    for (const o of page.items ?? []) items.push({ metadata: { name: o.metadata?.name, namespace: o.metadata?.namespace, resourceVersion: o.metadata?.resourceVersion } })
+    resourceVersion ??= page.metadata?.resourceVersion
+    next = page.metadata?.continue || undefined
+  } while (next)
+  return { items, resourceVersion }
 }
 
 /**

@@ -82,7 +82,7 @@ function source<T extends ObjectWithMeta>(kind: string, kubeconfig: KubeConfig, 
   return {
     kind,
     create: () => createListWatch(kubeconfig, kube, collection) as never,
-    list: () => listCollection<T>(kube, collection),
+    list: () => listCollection(kube, collection),
     keys,
   }
 }

@@ -147,7 +147,7 @@ export function sandboxWatchSources(options: SandboxWatchOptions): WatchSource<L
       kind,
       create: () => new ApiOptionalInformer<LabelledObject>(served, () => createListWatch<LabelledObject>(options.kubeconfig, options.kube, collection), clock, options.probeEveryMs ?? API_PROBE_EVERY_MS),
       // The verification relist of a missing API is an empty list, not an error every 10 min.
-      list: () => listCollection<LabelledObject>(options.kube, collection).catch((error) => {
+      list: () => listCollection(options.kube, collection).catch((error) => {
         if (isNotFound(error)) return { items: [], resourceVersion: undefined }
         throw error
       }),

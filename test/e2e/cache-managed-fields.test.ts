@@ -1,6 +1,7 @@
 // The informer cache drops metadata.managedFields, on a real API server: objects cached from the
 // initial list and from later watch events (ADDED, MODIFIED) have none while the server still
 // tracks them, and a cached object written back with PUT leaves the server's managedFields intact.
+// Verification relists ask for metadata only, in pages.
 
 import t from 'tap'
 import type { KubernetesObject } from '@kubernetes/client-node'
@@ -9,7 +10,7 @@ import { createNamespace } from '../harness/namespaces.ts'
 import { pollUntil } from '../harness/polling.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
 import { kubeconfigFor } from './reconciler-kit.ts'
-import { createKubeClient, createListWatch } from '../../reconciler/kube.ts'
+import { createKubeClient, createListWatch, listCollection } from '../../reconciler/kube.ts'
 
 interface ConfigMap extends KubernetesObject {
   data?: Record<string, string>
@@ -101,4 +102,26 @@ t.test('a cached object written back with PUT keeps the server-side managedField
 
 t.test('the informer reported no errors', async (t) => {
   t.same(errors, [])
+})
+
+t.test('a verification relist reads metadata only, page by page, as one snapshot', async (t) => {
+  const pagedNs = await createNamespace(cp.api, 'relist-pages')
+  const pages = { path: `/api/v1/namespaces/${pagedNs}/configmaps` }
+  for (const name of ['a', 'b', 'c', 'd', 'e']) {
+    const body = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { payload: 'x'.repeat(1000) } }
+    expectSuccess(await cp.api.request('POST', pages.path, body), `create ConfigMap ${name}`)
+  }
+  const requests: Array<{ query?: Record<string, string | undefined>; accept?: string }> = []
+  const counted = { close: () => kube.close(), request: <T>(r: Parameters<typeof kube.request>[0]) => (requests.push({ query: r.query, accept: r.accept }), kube.request<T>(r)) }
+  const listed = await listCollection(counted, pages, 2)
+  t.same(listed.items.map((o) => o.metadata.name).sort(), ['a', 'b', 'c', 'd', 'e'], 'every object, across pages')
+  t.equal(requests.length, 3, 'five objects in pages of two: three requests')
+  t.ok(requests.slice(1).every((r) => r.query?.['continue']), 'later pages continue the first')
+  t.ok(listed.items.every((o) => Object.keys(o).join() === 'metadata' && o.metadata.resourceVersion), 'name, namespace and resourceVersion only: no data')
+  const direct = expectSuccess(await cp.api.request('GET', pages.path), 'list directly')
+  const created = Math.max(...direct.items.map((o: ConfigMap) => Number(o.metadata?.resourceVersion)))
+  t.ok(Number(listed.resourceVersion) >= created && Number(listed.resourceVersion) <= Number(direct.metadata.resourceVersion), "the list's resourceVersion is the snapshot's: at or after the last create, not after a later list")
+  const raw = await kube.request<{ kind?: string; items: Array<Record<string, unknown>> }>({ method: 'GET', path: pages.path, query: { limit: '2' }, accept: requests[0]!.accept })
+  t.equal(raw.kind, 'PartialObjectMetadataList', 'the API server answers metadata only')
+  t.notOk(raw.items.some((o) => 'data' in o), 'no payload crosses the wire')
 })
