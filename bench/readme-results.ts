@@ -67,7 +67,7 @@ function reconcileTable(r: any): string[] {
   const hi = r.highConcurrency
   const run = (row: any, c: number) => row.runs.find((x: any) => x.concurrency === c)
   const lines = [
-    `**Reconcile** (\`npm run bench:reconcile\`; N sandbox Workers applied at once by ${r.applyConcurrency} clients; time until every SandboxClaim exists with its deps written and read back; the controller in its own process; ${loadText(r.machine)})`,
+    `**Reconcile** (\`npm run bench:reconcile\`; N sandbox Workers applied at once by ${r.applyConcurrency} clients; time until every SandboxClaim exists with its deps written and read back; the controller in its own process; ${r.rounds ?? 1} round(s) per size, floor and controllers interleaved, medians shown; ${loadText(r.machine)})`,
     '',
     `| Workers | floor s | controller, ${lo} at a time (default) s | × floor | controller, ${hi} at a time s | × floor | API requests / Worker (floor) | RSS MiB (peak) |`,
     '|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -84,7 +84,9 @@ function reconcileTable(r: any): string[] {
   const best = at1000 ? Math.min(...at1000.runs.map((x: any) => x.ms / at1000.floorMs)) : undefined
   const atDefault = at1000 ? run(at1000, lo).ms / at1000.floorMs : undefined
   lines.push('')
-  if (best !== undefined && atDefault !== undefined) lines.push(`Target: ≤ 1.5× the floor at 1,000 Workers — **${best <= 1.5 ? 'met' : 'missed'}**: ${atDefault.toFixed(2)}× at the default concurrency, ${best.toFixed(2)}× at ${hi}.`)
+  const perRound = (c: number) => (at1000?.samplesMs?.[c] ?? []).map((ms: number, i: number) => `${(ms / at1000.floorSamplesMs[i]).toFixed(2)}×`).join(', ')
+  const rounds = at1000?.samplesMs ? ` (round by round: ${perRound(lo)} at ${lo}; ${perRound(hi)} at ${hi})` : ''
+  if (best !== undefined && atDefault !== undefined) lines.push(`Target: ≤ 1.5× the floor at 1,000 Workers — **${best <= 1.5 ? `met at ${hi} concurrent reconciles` : 'missed'}**: ${atDefault.toFixed(2)}× at the default concurrency, ${best.toFixed(2)}× at ${hi}${rounds}.`)
   const rssVerdict = (x: any) => (x.peakRssMiB <= 250 ? 'met' : `missed by ${x.peakRssMiB - 250} MiB`)
   if (r.rss) {
     const as = (x: any) => `peak ${x.peakRssMiB} MiB; after a full GC the heap holds ${x.heapAfterGcMiB} MiB live of ${x.heapTotalAfterGcMiB} MiB committed`

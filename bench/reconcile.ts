@@ -7,7 +7,8 @@
 // chart's default `resources.limits.memory`, from which Node sizes its heap as it does in a pod),
 // and with no limit at all on this host (Node sizes its heap from the host's RAM). Prints a table,
 // then one JSON line. A script: it asserts nothing.
-//   BENCH_N=200,500,1000  BENCH_HIGH_CONCURRENCY=20  BENCH_RSS_N=5000 (0: skip)  BENCH_APPLY_CONCURRENCY=20
+// Each size runs BENCH_ROUNDS times (floor and controllers interleaved) and reports the medians.
+//   BENCH_N=200,500,1000  BENCH_ROUNDS=3  BENCH_HIGH_CONCURRENCY=20  BENCH_RSS_N=5000 (0: skip)  BENCH_APPLY_CONCURRENCY=20
 
 import { readFileSync } from 'node:fs'
 import { ListObjectsV2Command } from '@aws-sdk/client-s3'
@@ -41,6 +42,14 @@ const RUN_TIMEOUT_MS = Number(process.env['BENCH_RUN_TIMEOUT_S'] ?? 1200) * 1000
 const MiB = (bytes: number) => Math.round(bytes / 1048576)
 /** Extra Node flags for the controller process (e.g. `--max-semi-space-size=8`); default none, as `serve` runs. */
 const NODE_FLAGS = (process.env['BENCH_CONTROLLER_NODE_FLAGS'] ?? '').split(' ').filter(Boolean)
+/** Rounds per size: floor and controller runs interleaved, the median of each reported. */
+const ROUNDS = Math.max(1, Number(process.env['BENCH_ROUNDS'] ?? 3))
+
+/** The element with the median `value` (the lower middle one of an even count). */
+function median<T>(items: readonly T[], value: (item: T) => number): T {
+  return [...items].sort((a, b) => value(a) - value(b))[Math.floor((items.length - 1) / 2)]!
+}
+
 /** The chart's default memory limit of the controller container (values.yaml `resources.limits.memory`), in MiB. */
 function chartMemoryLimitMiB(): number {
   const values = parse(readFileSync(new URL('../manifests/chart/worker-runtime-controller/values.yaml', import.meta.url), 'utf8'))
@@ -112,8 +121,8 @@ async function main(): Promise<void> {
     return count
   }
 
-  const controllerRun = async (n: number, concurrency: number, cgroup?: MemoryCgroup): Promise<ControllerRun> => {
-    const tag = `c${n}x${concurrency}${cgroup ? `m${cgroup.limitMiB}` : ''}`
+  const controllerRun = async (n: number, concurrency: number, cgroup?: MemoryCgroup, round = 0): Promise<ControllerRun> => {
+    const tag = `c${n}x${concurrency}${cgroup ? `m${cgroup.limitMiB}` : ''}${round ? `r${round}` : ''}`
     const ns = await createNamespace(cp.api, `bench-${tag}`)
     const child = await startControllerProcess({ kubeconfigPath: cp.kubeconfigPath, namespace: ns, s3: s3Options, concurrency, logs: 'discard' }, NODE_FLAGS, cgroup?.execPath)
     try {
@@ -159,19 +168,33 @@ async function main(): Promise<void> {
     }
   }
 
-  const rows: Array<{ n: number; floorMs: number; floorRequestsPerWorker: number; runs: ControllerRun[] }> = []
+  const rows: Array<{ n: number; floorMs: number; floorRequestsPerWorker: number; runs: ControllerRun[]; floorSamplesMs: number[]; samplesMs: Record<number, number[]> }> = []
   try {
     for (const n of SIZES) {
-      const ns = await createNamespace(cp.api, `bench-floor${n}`)
-      const floor = await runFloor(kube, store, ns, manifests(ns, `f${n}`, n), APPLY_CONCURRENCY)
-      console.log(`# N=${n}: floor ${(floor.ms / 1000).toFixed(2)} s (${await countClaims(ns)} claims, ${await countDeps(`f${n}`)} deps objects)`)
-      const runs: ControllerRun[] = []
-      for (const concurrency of [...new Set([DEFAULT_CONCURRENCY, HIGH_CONCURRENCY])]) {
-        const run = await controllerRun(n, concurrency)
-        console.log(`# N=${n}: ${describeRun(run)}`)
-        runs.push(run)
+      // Floor and controller runs interleaved, ROUNDS times: the machine's drift falls on all of them.
+      const floors: Array<{ ms: number; requests: number }> = []
+      const byConcurrency = new Map<number, ControllerRun[]>()
+      for (let round = 1; round <= ROUNDS; round++) {
+        const ns = await createNamespace(cp.api, `bench-floor${n}r${round}`)
+        const floor = await runFloor(kube, store, ns, manifests(ns, `f${n}r${round}`, n), APPLY_CONCURRENCY)
+        floors.push(floor)
+        console.log(`# N=${n} round ${round}: floor ${(floor.ms / 1000).toFixed(2)} s (${await countClaims(ns)} claims, ${await countDeps(`f${n}r${round}`)} deps objects)`)
+        for (const concurrency of [...new Set([DEFAULT_CONCURRENCY, HIGH_CONCURRENCY])]) {
+          const run = await controllerRun(n, concurrency, undefined, round)
+          console.log(`# N=${n} round ${round}: ${describeRun(run)}`)
+          byConcurrency.set(concurrency, [...(byConcurrency.get(concurrency) ?? []), run])
+        }
       }
-      rows.push({ n, floorMs: floor.ms, floorRequestsPerWorker: floor.requests / n, runs })
+      const floor = median(floors, (f) => f.ms)
+      const runs = [...byConcurrency.values()].map((all) => median(all, (r) => r.ms))
+      rows.push({
+        n,
+        floorMs: floor.ms,
+        floorRequestsPerWorker: floor.requests / n,
+        runs,
+        floorSamplesMs: floors.map((f) => Math.round(f.ms)),
+        samplesMs: Object.fromEntries([...byConcurrency].map(([c, all]) => [c, all.map((r) => r.ms)])),
+      })
     }
     let big: ControllerRun | undefined
     let unlimited: ControllerRun | undefined
@@ -199,7 +222,7 @@ async function main(): Promise<void> {
     console.log('time: first Worker create → last SandboxClaim created (deps written and read back before each). ratio: controller / floor. req/Worker: Kubernetes API requests (watch streams not counted). RSS: the controller process at the end, and its peak.')
     const sample = rows.at(-1)?.runs.at(-1)
     if (sample) console.log(`requests per Worker by kind at N=${sample.n}, concurrency ${sample.concurrency}: ${Object.entries(sample.requestsByKind).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; store operations per Worker ${sample.storeOpsPerWorker.toFixed(1)}`)
-    console.log(JSON.stringify({ machine, defaultConcurrency: DEFAULT_CONCURRENCY, highConcurrency: HIGH_CONCURRENCY, applyConcurrency: APPLY_CONCURRENCY, rows, rss: big ?? null, rssUnlimited: unlimited ?? null }))
+    console.log(JSON.stringify({ machine, rounds: ROUNDS, defaultConcurrency: DEFAULT_CONCURRENCY, highConcurrency: HIGH_CONCURRENCY, applyConcurrency: APPLY_CONCURRENCY, rows, rss: big ?? null, rssUnlimited: unlimited ?? null }))
   } finally {
     store.close()
     await kube.close()
