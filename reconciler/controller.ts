@@ -36,6 +36,8 @@ export interface WatchSource<T extends ObjectWithMeta = ObjectWithMeta> {
   keys: (obj: T) => string[]
   /** The controller's own kind: its keys are its own names, so its cache needs no owner index. */
   primary?: boolean
+  /** True for a change that needs no reconcile: the watch echo of the controller's own write (own-writes.ts). */
+  isEcho?: (obj: T) => boolean
 }
 
 export interface ControllerOptions {
@@ -78,6 +80,7 @@ export class Controller {
         create: source.primary ? source.create : () => indexByOwner(source.create(), source.keys),
         list: source.list,
         onChange: (obj) => {
+          if (source.isEcho?.(obj)) return
           for (const key of source.keys(obj)) this.enqueue(key)
         },
         log: options.log,

@@ -20,6 +20,7 @@ import { type Collection, createKubeClient, createListWatch, type KubeClient, li
 import { LeaderElector } from './leader.ts'
 import { createReconcilerMetrics } from './metrics.ts'
 import { type ReconcilerOptions, resolveOptions, workerImages } from './options.ts'
+import { OwnWrites, trackOwnWrites } from './own-writes.ts'
 import { createWorkerReconciler } from './reconcile-worker.ts'
 
 /** What an extension gets to build extra backends and watches (the sandbox backend plugs in here). */
@@ -87,6 +88,9 @@ function source<T extends ObjectWithMeta>(kind: string, kubeconfig: KubeConfig, 
   }
 }
 
+/** A Worker's own key. */
+const workerKey = (w: Worker): string[] => [`${w.metadata?.namespace ?? ''}/${w.metadata?.name ?? ''}`]
+
 /** The Worker key an owned object maps to, from its `agentteams.io/worker` label. */
 function ownerKey(obj: ObjectWithMeta & { metadata?: { labels?: Record<string, string> } }): string[] {
   const worker = obj.metadata?.labels?.[LABEL_WORKER]
@@ -127,17 +131,23 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
   const backends = new Map<string, Backend>([[pod.name, pod]])
   for (const b of options.backends?.(context) ?? []) backends.set(b.name, b)
 
+  // The Worker reconciler's own finalizer and status writes, so their watch echoes queue nothing.
+  const ownWrites = new OwnWrites()
   const owned = ownedSelector(naming)
   const core = (plural: string): Collection => ({ path: resourcePath({ group: '', version: 'v1', plural, namespace: ns }), labelSelector: owned })
   const workerCollection: Collection = { path: resourcePath({ group: GROUP, version: VERSION, plural: PLURAL, namespace: ns }) }
   const sources: WatchSource<any>[] = [
-    { ...source<Worker>('Worker', kubeconfig, kube, workerCollection, (w) => [`${w.metadata?.namespace ?? ''}/${w.metadata?.name ?? ''}`]), primary: true },
+    {
+      ...source<Worker>('Worker', kubeconfig, kube, workerCollection, workerKey),
+      primary: true,
+      isEcho: (w: Worker) => ownWrites.isEcho(workerKey(w)[0]!, w.metadata?.resourceVersion),
+    },
     source('Pod', kubeconfig, kube, core('pods'), ownerKey),
     source('ServiceAccount', kubeconfig, kube, core('serviceaccounts'), ownerKey),
     ...(options.sources?.(context) ?? []),
   ]
   const reconcile = createWorkerReconciler({
-    kube,
+    kube: trackOwnWrites(kube, ownWrites),
     workers: { get: (name, namespace) => controller?.cache<Worker>('Worker').get(name, namespace) },
     backends,
     naming,

@@ -1,0 +1,61 @@
+// The echo filter for the reconciler's own Worker writes: the exact versions its writes returned are
+// echoes (once each, in order, even when the watch skipped some); any other version is a real change
+// and forgets what was noted; only successful Worker PATCH/PUT responses are noted.
+
+import t from 'tap'
+import type { KubeClient, KubeRequest } from '../../reconciler/kube.ts'
+import { OwnWrites, trackOwnWrites } from '../../reconciler/own-writes.ts'
+
+t.test('the versions our writes produced are echoes, once each', async (t) => {
+  const writes = new OwnWrites()
+  writes.note('ns/alice', '10')
+  writes.note('ns/alice', '11')
+  writes.note('ns/alice', '12')
+  t.ok(writes.isEcho('ns/alice', '10'), 'the finalizer write comes back')
+  t.ok(writes.isEcho('ns/alice', '11'), 'then the first status write')
+  t.notOk(writes.isEcho('ns/alice', '10'), 'an echo counts once')
+  t.notOk(writes.isEcho('ns/bob', '12'), "another Worker's event is never an echo")
+})
+
+t.test('a version the watch skipped does not hold the later ones back', async (t) => {
+  const writes = new OwnWrites()
+  for (const rv of ['10', '11', '12']) writes.note('ns/alice', rv)
+  t.ok(writes.isEcho('ns/alice', '12'), 'a relist delivered only the last version: still ours')
+  t.equal(writes.size(), 0, 'nothing left to remember')
+})
+
+t.test("someone else's change is a real event and forgets our pending versions", async (t) => {
+  const writes = new OwnWrites()
+  writes.note('ns/alice', '10')
+  t.notOk(writes.isEcho('ns/alice', '9'), "the user's edit, delivered before our echo")
+  t.notOk(writes.isEcho('ns/alice', '10'), 'forgotten: a version after a real change is reconciled again (an extra pass, never a missed one)')
+  t.notOk(writes.isEcho('ns/alice', undefined), 'an object without a version is never an echo')
+  writes.note('ns/alice', undefined)
+  t.equal(writes.size(), 0, 'a write without a version notes nothing')
+})
+
+t.test('trackOwnWrites notes successful Worker writes only', async (t) => {
+  const answers: Record<string, unknown> = {
+    'PATCH /apis/agentteams.io/v1beta1/namespaces/ns/workers/alice': { metadata: { resourceVersion: '20' } },
+    'PATCH /apis/agentteams.io/v1beta1/namespaces/ns/workers/alice/status': { metadata: { resourceVersion: '21' } },
+    'POST /api/v1/namespaces/ns/events': { metadata: { resourceVersion: '22' } },
+    'GET /apis/agentteams.io/v1beta1/namespaces/ns/workers/alice': { metadata: { resourceVersion: '21' } },
+  }
+  const fake: KubeClient = {
+    close: async () => {},
+    request: async <T>(r: KubeRequest): Promise<T> => {
+      if (r.path.endsWith('/bob/status')) throw new Error('409 Conflict')
+      return answers[`${r.method} ${r.path}`] as T
+    },
+  }
+  const writes = new OwnWrites()
+  const kube = trackOwnWrites(fake, writes)
+  await kube.request({ method: 'PATCH', path: '/apis/agentteams.io/v1beta1/namespaces/ns/workers/alice', body: {} })
+  await kube.request({ method: 'PATCH', path: '/apis/agentteams.io/v1beta1/namespaces/ns/workers/alice/status', body: {} })
+  await kube.request({ method: 'POST', path: '/api/v1/namespaces/ns/events', body: {} })
+  await kube.request({ method: 'GET', path: '/apis/agentteams.io/v1beta1/namespaces/ns/workers/alice' })
+  await t.rejects(kube.request({ method: 'PATCH', path: '/apis/agentteams.io/v1beta1/namespaces/ns/workers/bob/status', body: {} }), /409/)
+  t.equal(writes.size(), 1, 'one Worker written: the Event, the read and the failed write note nothing')
+  t.ok(writes.isEcho('ns/alice', '20'))
+  t.ok(writes.isEcho('ns/alice', '21'))
+})
