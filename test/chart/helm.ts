@@ -117,4 +117,5 @@ export const OPTION_SETS: Record<string, Record<string, unknown>> = {
   'reconciler only (policy, no webhook server)': { 'config.webhookEnabled': false, 'admission.mode': 'policy' },
   'sandbox pool and hibernate, prewarm 0': { 'config.sandboxCapabilities': ['hibernate', 'pool'], 'config.sandboxPrewarmSize': 0, 'config.defaultBackendRuntime': 'sandbox' },
   'filesystem deps on a PersistentVolumeClaim': { depsFilesystemVolume: { persistentVolumeClaim: { claimName: 'agentteams-deps' } } },
+  'thousands of Workers: 20 concurrent reconciles': { 'config.maxConcurrentReconciles': 20 },
 }
