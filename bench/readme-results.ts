@@ -90,7 +90,7 @@ function reconcileTable(r: any): string[] {
   const rssVerdict = (x: any) => (x.peakRssMiB <= 250 ? 'met' : `missed by ${x.peakRssMiB - 250} MiB`)
   if (r.rss) {
     const as = (x: any) => `peak ${x.peakRssMiB} MiB; after a full GC the heap holds ${x.heapAfterGcMiB} MiB live of ${x.heapTotalAfterGcMiB} MiB committed`
-    lines.push(`Target: RSS ≤ 250 MiB with ${n(r.rss.n)} Workers — as the chart deploys it (${r.rss.memoryLimitMiB ? `${r.rss.memoryLimitMiB} MiB memory limit` : 'no memory limit'}) **${rssVerdict(r.rss)}** (${as(r.rss)})` +
+    lines.push(`Target: RSS ≤ 250 MiB with ${n(r.rss.n)} Workers — under the chart's memory limit (${r.rss.memoryLimitMiB ? `${r.rss.memoryLimitMiB} MiB` : 'none'}) **${rssVerdict(r.rss)}** (${as(r.rss)})` +
       (r.rssUnlimited ? `; with no memory limit on this ${n(r.machine?.memoryGiB ?? 0, 1)} GiB host **${rssVerdict(r.rssUnlimited)}** (${as(r.rssUnlimited)}).` : '.'))
   }
   return lines

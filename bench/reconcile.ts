@@ -3,8 +3,8 @@
 // the controller (its own process: controller-child.ts, API requests counted, RSS its own) at the
 // default AGENTTEAMS_MAX_CONCURRENT_RECONCILES and at a higher one, next to the floor
 // (reconcile-floor.ts). Claims are never fulfilled: nothing past the claim is measured. Then RSS
-// with 5,000 Workers: as the Helm chart deploys the controller (a real memory cgroup with the
-// chart's default `resources.limits.memory`, from which Node sizes its heap as it does in a pod),
+// with 5,000 Workers: under the Helm chart's memory limit (a real memory cgroup with the chart's
+// default `resources.limits.memory`, from which Node sizes its heap as it does in a pod),
 // and with no limit at all on this host (Node sizes its heap from the host's RAM). Prints a table,
 // then one JSON line. A script: it asserts nothing.
 // Each size runs BENCH_ROUNDS times (floor and controllers interleaved) and reports the medians.
@@ -199,7 +199,7 @@ async function main(): Promise<void> {
     let big: ControllerRun | undefined
     let unlimited: ControllerRun | undefined
     if (RSS_N > 0) {
-      // As the chart deploys it: a container memory limit, which Node sizes its heap from.
+      // Under the chart's container memory limit, which Node sizes its heap from.
       const cgroup = createMemoryCgroup(chartMemoryLimitMiB(), `${cp.dir}/launchers`)
       try {
         big = await controllerRun(RSS_N, HIGH_CONCURRENCY, cgroup)
