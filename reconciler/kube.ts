@@ -280,15 +280,30 @@ class StrippingWatch extends Watch {
 }
 
 /**
- * A fresh, unstarted client-node informer (ListWatch) on `collection`: lists through `kube`,
- * watches through client-node's Watch with `kubeconfig`'s credentials. Every object it caches,
- * listed or watched, has no `metadata.managedFields` (see stripManagedFields).
+ * A fresh, unstarted client-node informer (ListWatch) on `collection`: lists through `kube` in
+ * pages of `pageSize` (one consistent snapshot, as client-go's reflector lists, so a start with
+ * thousands of objects never holds one response of tens of MB as text), watches through
+ * client-node's Watch with `kubeconfig`'s credentials. Every object it caches, listed or watched,
+ * has no `metadata.managedFields` (see stripManagedFields).
  */
-export function createListWatch<T extends KubernetesObject>(kubeconfig: KubeConfig, kube: KubeClient, collection: Collection): ListWatch<T> {
-  const list = async () => {
-    const response = await kube.request<KubernetesListObject<T>>({ method: 'GET', path: collection.path, query: { labelSelector: collection.labelSelector } })
-    response.items?.forEach(stripManagedFields)
-    return response
+export function createListWatch<T extends KubernetesObject>(kubeconfig: KubeConfig, kube: KubeClient, collection: Collection, pageSize = LIST_PAGE_SIZE): ListWatch<T> {
+  const list = async (): Promise<KubernetesListObject<T>> => {
+    const items: T[] = []
+    let first: KubernetesListObject<T> | undefined
+    let next: string | undefined
+    do {
+      const page = await kube.request<KubernetesListObject<T>>({
+        method: 'GET',
+        path: collection.path,
+        query: { labelSelector: collection.labelSelector, limit: String(pageSize), continue: next },
+      })
+      first ??= page
+      for (const item of page.items ?? []) items.push(stripManagedFields(item))
+      // Raw JSON: the field is `continue` (client-node's typed model calls it `_continue`).
+      next = (page.metadata as { continue?: string } | undefined)?.continue || undefined
+    } while (next)
+    // The watch starts from the snapshot's resourceVersion, which every page carries.
+    return { ...first, items, metadata: { resourceVersion: first?.metadata?.resourceVersion } }
   }
   return new ListWatch<T>(collection.path, new StrippingWatch(kubeconfig), list, false, collection.labelSelector)
 }

@@ -1,7 +1,7 @@
 // The informer cache drops metadata.managedFields, on a real API server: objects cached from the
 // initial list and from later watch events (ADDED, MODIFIED) have none while the server still
 // tracks them, and a cached object written back with PUT leaves the server's managedFields intact.
-// Verification relists ask for metadata only, in pages.
+// Informer lists and verification relists (metadata only) come in pages.
 
 import t from 'tap'
 import type { KubernetesObject } from '@kubernetes/client-node'
@@ -124,4 +124,25 @@ t.test('a verification relist reads metadata only, page by page, as one snapshot
   const raw = await kube.request<{ kind?: string; items: Array<Record<string, unknown>> }>({ method: 'GET', path: pages.path, query: { limit: '2' }, accept: requests[0]!.accept })
   t.equal(raw.kind, 'PartialObjectMetadataList', 'the API server answers metadata only')
   t.notOk(raw.items.some((o) => 'data' in o), 'no payload crosses the wire')
+})
+
+t.test("an informer's first list comes in pages and fills the cache from one snapshot", async (t) => {
+  const pagedNs = await createNamespace(cp.api, 'informer-pages')
+  const pages = { path: `/api/v1/namespaces/${pagedNs}/configmaps` }
+  for (const name of ['a', 'b', 'c', 'd', 'e']) {
+    expectSuccess(await cp.api.request('POST', `${pages.path}?fieldManager=kubectl-create`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { n: name } }), `create ConfigMap ${name}`)
+  }
+  const lists: Array<Record<string, string | undefined>> = []
+  const counted = { close: () => kube.close(), request: <T>(r: Parameters<typeof kube.request>[0]) => (r.method === 'GET' && lists.push(r.query ?? {}), kube.request<T>(r)) }
+  const paged = createListWatch<ConfigMap>(kubeconfig, counted, pages, 2)
+  const paginationErrors: unknown[] = []
+  paged.on('error', (error) => void paginationErrors.push(error))
+  await paged.start()
+  t.teardown(() => paged.stop())
+  t.equal(lists.length, 3, 'five objects in pages of two: three list requests')
+  t.same(paged.list(pagedNs).map((o) => o.metadata?.name).sort(), ['a', 'b', 'c', 'd', 'e'], 'every object cached')
+  t.ok(paged.list(pagedNs).every((o) => o.data?.['n'] === o.metadata?.name && !o.metadata?.managedFields), 'whole objects, without managedFields')
+  expectSuccess(await cp.api.request('POST', pages.path, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'f' }, data: { n: 'f' } }), 'create ConfigMap f')
+  await pollUntil('the watch, started from the snapshot, to deliver f', async () => (paged.get('f', pagedNs) ? true : undefined))
+  t.same(paginationErrors, [], 'no informer errors')
 })
