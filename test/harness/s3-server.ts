@@ -171,7 +171,17 @@ export async function startS3Server(options: StartS3ServerOptions = {}): Promise
   }
   try {
     await start()
-    await client.send(new CreateBucketCommand({ Bucket: bucket }))
+    // /minio/health/ready can answer 200 a moment before the object layer is up; the first request
+    // then gets 503 XMinioServerNotInitialized (seen on a loaded machine): try again until it is.
+    await pollUntil(`minio ${endpoint}: create bucket ${bucket}`, async () => {
+      try {
+        await client.send(new CreateBucketCommand({ Bucket: bucket }))
+        return true
+      } catch (cause) {
+        if ((cause as { name?: string }).name === 'XMinioServerNotInitialized') return undefined
+        throw cause
+      }
+    })
   } catch (cause) {
     await close()
     throw cause
