@@ -235,7 +235,7 @@ export interface ObjectList<T> {
   metadata?: { resourceVersion?: string; continue?: string }
 }
 
-/** Page size of a verification list (client-go's reflector pages its lists by 500 too). */
+/** Page size of every list (client-go's reflector pages its lists by 500 too). */
 export const LIST_PAGE_SIZE = 500
 /** Ask for PartialObjectMetadataList: only metadata, whatever the kind (the API server converts). */
 const METADATA_ONLY = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json'
@@ -246,27 +246,37 @@ export interface ListedObject {
 }
 
 /**
- * Lists `collection` for a verification relist: names, namespaces and resourceVersions only, as
- * metadata-only pages of LIST_PAGE_SIZE (one consistent snapshot across the pages). Every few
- * minutes this runs for each watched kind; whole objects would briefly hold a second copy of the
- * cache (about 20 MB of JSON with 5,000 Workers) where this holds a few hundred KB.
+ * Lists `collection` in pages of `pageSize`, one consistent snapshot across the pages, handing each
+ * item to `keep`; resolves with what `keep` returned and the snapshot's resourceVersion (every
+ * page carries it). No response holds the whole collection as text.
  */
-export async function listCollection(kube: KubeClient, collection: Collection, pageSize = LIST_PAGE_SIZE): Promise<{ items: ListedObject[]; resourceVersion: string | undefined }> {
-  const items: ListedObject[] = []
+async function listPages<I, O>(kube: KubeClient, collection: Collection, pageSize: number, keep: (item: I) => O, accept?: string): Promise<{ items: O[]; resourceVersion: string | undefined }> {
+  const items: O[] = []
   let resourceVersion: string | undefined
   let next: string | undefined
   do {
-    const page = await kube.request<ObjectList<ListedObject>>({
+    const page = await kube.request<ObjectList<I>>({
       method: 'GET',
       path: collection.path,
       query: { labelSelector: collection.labelSelector, limit: String(pageSize), continue: next },
-      accept: METADATA_ONLY,
+      ...(accept ? { accept } : {}),
     })
-    for (const o of page.items ?? []) items.push({ metadata: { name: o.metadata?.name, namespace: o.metadata?.namespace, resourceVersion: o.metadata?.resourceVersion } })
+    for (const item of page.items ?? []) items.push(keep(item))
     resourceVersion ??= page.metadata?.resourceVersion
     next = page.metadata?.continue || undefined
   } while (next)
   return { items, resourceVersion }
+}
+
+/**
+ * Lists `collection` for a verification relist: names, namespaces and resourceVersions only, as
+ * metadata-only pages. Every few minutes this runs for each watched kind; whole objects would
+ * briefly hold a second copy of the cache (about 20 MB of JSON with 5,000 Workers) where this
+ * holds a few hundred KB.
+ */
+export function listCollection(kube: KubeClient, collection: Collection, pageSize = LIST_PAGE_SIZE): Promise<{ items: ListedObject[]; resourceVersion: string | undefined }> {
+  const identity = (o: ListedObject): ListedObject => ({ metadata: { name: o.metadata?.name, namespace: o.metadata?.namespace, resourceVersion: o.metadata?.resourceVersion } })
+  return listPages(kube, collection, pageSize, identity, METADATA_ONLY)
 }
 
 /**
@@ -281,29 +291,16 @@ class StrippingWatch extends Watch {
 
 /**
  * A fresh, unstarted client-node informer (ListWatch) on `collection`: lists through `kube` in
- * pages of `pageSize` (one consistent snapshot, as client-go's reflector lists, so a start with
- * thousands of objects never holds one response of tens of MB as text), watches through
+ * pages of `pageSize` (listPages: a start with thousands of objects never holds one response of
+ * tens of MB as text), watches through
  * client-node's Watch with `kubeconfig`'s credentials. Every object it caches, listed or watched,
  * has no `metadata.managedFields` (see stripManagedFields).
  */
 export function createListWatch<T extends KubernetesObject>(kubeconfig: KubeConfig, kube: KubeClient, collection: Collection, pageSize = LIST_PAGE_SIZE): ListWatch<T> {
   const list = async (): Promise<KubernetesListObject<T>> => {
-    const items: T[] = []
-    let first: KubernetesListObject<T> | undefined
-    let next: string | undefined
-    do {
-      const page = await kube.request<KubernetesListObject<T>>({
-        method: 'GET',
-        path: collection.path,
-        query: { labelSelector: collection.labelSelector, limit: String(pageSize), continue: next },
-      })
-      first ??= page
-      for (const item of page.items ?? []) items.push(stripManagedFields(item))
-      // Raw JSON: the field is `continue` (client-node's typed model calls it `_continue`).
-      next = (page.metadata as { continue?: string } | undefined)?.continue || undefined
-    } while (next)
-    // The watch starts from the snapshot's resourceVersion, which every page carries.
-    return { ...first, items, metadata: { resourceVersion: first?.metadata?.resourceVersion } }
+    const { items, resourceVersion } = await listPages<T, T>(kube, collection, pageSize, stripManagedFields)
+    // The watch starts from the snapshot's resourceVersion.
+    return { items, metadata: { resourceVersion } }
   }
   return new ListWatch<T>(collection.path, new StrippingWatch(kubeconfig), list, false, collection.labelSelector)
 }
