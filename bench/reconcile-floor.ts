@@ -11,7 +11,7 @@ import type { DepsStore } from '../reconciler/deps.ts'
 import { type KubeClient, resourcePath } from '../reconciler/kube.ts'
 import { DepsMaterializer } from '../reconciler/sandbox-deps.ts'
 import { claimLabels, claimSpecHash, desiredSandboxClaim, desiredSandboxSet, SANDBOX_GROUP, SANDBOX_VERSION } from '../reconciler/sandbox-objects.ts'
-import { sandboxSettings, WORKER_IMAGE } from '../test/e2e/sandbox-kit.ts'
+import { sandboxSettings, WORKER_IMAGE } from '../test/e2e/sandbox-settings.ts'
 import { workerPath } from '../test/harness/workers.ts'
 import { forEachLimit } from './pool.ts'
 

@@ -3,9 +3,9 @@
 // shuts down in order (readiness fails first, in-flight work drains, children stop).
 
 import { access } from 'node:fs/promises'
-import { KubeConfig } from '@kubernetes/client-node'
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import { loadConfig, type Config } from '../config/config.ts'
+import { KubeConfig } from '../reconciler/client-node.ts'
 import { startReconciler, type ReconcilerHandle } from '../reconciler/main.ts'
 import { createDepsStore, depsStoreSettings, sandboxExtension, sandboxExtensionOptions } from '../reconciler/sandbox-setup.ts'
 import { startProbeServer, startWebhookServer, type WebhookServer } from '../server/webhook-server.ts'

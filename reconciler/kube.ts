@@ -3,16 +3,8 @@
 // code that knows client-node's error shapes (ApiException, watch errors, fetch failures); and the
 // informers' list and watch, which strip managedFields before client-node's cache stores an object.
 
-import {
-  type HttpMethod,
-  IsomorphicFetchHttpLibrary,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-  ListWatch,
-  RequestContext,
-  Watch,
-} from '@kubernetes/client-node'
+import type { HttpMethod, KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node'
+import { IsomorphicFetchHttpLibrary, ListWatch, RequestContext, Watch } from './client-node.ts'
 import { stripManagedFields } from './cache-transform.ts'
 
 /** Per-request timeout. Watches don't go through here; 30 s matches client-node's watch timer. */

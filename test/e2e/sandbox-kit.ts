@@ -16,6 +16,7 @@ import type { DepsStore } from '../../reconciler/deps.ts'
 import type { KubeClient, KubeRequest } from '../../reconciler/kube.ts'
 import { startReconciler } from '../../reconciler/main.ts'
 import type { Sandbox, SandboxClaim, SandboxSettings } from '../../reconciler/sandbox-objects.ts'
+import { NAMING, sandboxSettings, WORKER_IMAGE } from './sandbox-settings.ts'
 import { sandboxExtension } from '../../reconciler/sandbox-setup.ts'
 import { kubeconfigFor } from './reconciler-kit.ts'
 import { MANIFESTS, OPENKRUISE_CRDS } from '../harness/manifests.ts'
@@ -26,25 +27,8 @@ import { S3DepsStore } from '../../reconciler/deps-s3.ts'
 import type { Test } from 'tap'
 
 export const SANDBOX_CRD_FILES = OPENKRUISE_CRDS
-export const NAMING = { controllerName: 'worker-runtime-controller', resourcePrefix: 'agentteams-' }
-export const WORKER_IMAGE = 'example.com/worker:1'
+export { NAMING, sandboxSettings, WORKER_IMAGE } from './sandbox-settings.ts'
 const GROUP = '/apis/agents.kruise.io/v1alpha1'
-
-/** The settings of product.md §5–6 with their defaults. */
-export function sandboxSettings(overrides: Partial<SandboxSettings> = {}): SandboxSettings {
-  return {
-    ...NAMING,
-    poolName: 'agentteams-builtin',
-    prewarmSize: 1,
-    agentRuntimeImage: '',
-    claimTimeout: '5m',
-    waitReadyTimeout: '2m',
-    ttlAfterCompleted: '15m',
-    depsPvName: 'agentteams',
-    credentialProviderName: 'agentteams-token',
-    ...overrides,
-  }
-}
 
 /** Every log line of the controllers a test file starts, for the secret scan. */
 export class LogCapture {

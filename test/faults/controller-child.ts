@@ -7,10 +7,10 @@
 
 import { readFileSync } from 'node:fs'
 import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8'
-import { KubeConfig } from '@kubernetes/client-node'
 import { pino } from 'pino'
 import { Registry } from 'prom-client'
 import { loadConfig } from '../../config/config.ts'
+import { KubeConfig } from '../../reconciler/client-node.ts'
 import { depsKeys, type DepsStore } from '../../reconciler/deps.ts'
 import { S3DepsStore, type S3DepsStoreOptions } from '../../reconciler/deps-s3.ts'
 import { isAlreadyExists, type KubeClient, type KubeRequest } from '../../reconciler/kube.ts'
@@ -18,7 +18,7 @@ import { startReconciler } from '../../reconciler/main.ts'
 import { requestKind } from './request-kind.ts'
 import type { SandboxClaim } from '../../reconciler/sandbox-objects.ts'
 import { sandboxExtension } from '../../reconciler/sandbox-setup.ts'
-import { sandboxSettings, WORKER_IMAGE } from '../e2e/sandbox-kit.ts'
+import { sandboxSettings, WORKER_IMAGE } from '../e2e/sandbox-settings.ts'
 
 /** The first IPC message: what to run. */
 export interface ControllerChildSettings {

@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url'
 import type { ClaimCreate, ControllerChildSettings, ControllerStats } from './controller-child.ts'
 
 const CHILD = fileURLToPath(new URL('./controller-child.ts', import.meta.url))
+/** Registered before the child's modules load, as bin/ does for `serve`. */
+const PRELOAD = new URL('../../cli/preload.ts', import.meta.url).href
 
 export interface ControllerProcess {
   readonly pid: number
@@ -30,7 +32,7 @@ export interface ControllerProcess {
  * cgroup's, see harness/memory-cgroup.ts); resolves once its reconciler has started.
  */
 export async function startControllerProcess(settings: ControllerChildSettings, nodeFlags: readonly string[] = [], execPath?: string): Promise<ControllerProcess> {
-  const child: ChildProcess = fork(CHILD, [], { execArgv: ['--expose-gc', ...nodeFlags], stdio: ['ignore', 'pipe', 'inherit', 'ipc'], ...(execPath ? { execPath } : {}) })
+  const child: ChildProcess = fork(CHILD, [], { execArgv: ['--import', PRELOAD, '--expose-gc', ...nodeFlags], stdio: ['ignore', 'pipe', 'inherit', 'ipc'], ...(execPath ? { execPath } : {}) })
   const logs: string[] = []
   createInterface({ input: child.stdout! }).on('line', (line) => logs.push(line))
   const claims: ClaimCreate[] = []
