@@ -96,6 +96,9 @@ export class S3DepsStore implements DepsStore {
       // S3-compatible server; Content-MD5 is, and read-back verification is the caller's.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
+      // Resolve each command's middleware stack once, not on every send (about 15% of the client's
+      // CPU per request); this store adds no per-command middleware, which the cache would ignore.
+      cacheMiddleware: true,
       requestHandler: {
         connectionTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
         requestTimeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,

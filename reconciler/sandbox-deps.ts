@@ -102,8 +102,8 @@ export class DepsMaterializer {
     const token = await this.#requestToken(worker)
     const wroteEnv = await this.#put(worker, keys.env, Buffer.from(env.file, 'utf8'))
     const wroteToken = await this.#put(worker, keys.token, token.body)
-    await this.#verify(worker, wroteEnv)
-    await this.#verify(worker, wroteToken)
+    // Both written (env first), then both read back at once: neither read depends on the other.
+    await Promise.all([this.#verify(worker, wroteEnv), this.#verify(worker, wroteToken)])
     this.#remember(worker, token.refreshAt)
     return { warnings: env.warnings, refreshAt: token.refreshAt }
   }

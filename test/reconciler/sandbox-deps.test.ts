@@ -79,6 +79,25 @@ t.test('env is written, then the token, then both are read back', async (t) => {
   t.match(Buffer.from((await fs.get('workers-deps/alice/env/env')) as Uint8Array).toString(), "export NOTE='env-SECRET'\n")
 })
 
+t.test('the two read-backs are in flight at once, and the claim waits for both', async (t) => {
+  let inFlight = 0
+  let most = 0
+  const { m } = await setup(t, fakeKube(), 3600, (s) => ({
+    location: s.location,
+    put: (k, b) => s.put(k, b),
+    get: async (k) => {
+      if (!k.endsWith('/owner')) most = Math.max(most, ++inFlight)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      if (!k.endsWith('/owner')) inFlight--
+      return s.get(k)
+    },
+    delete: (k) => s.delete(k),
+  }))
+  await m.materialize(worker)
+  t.equal(most, 2, 'env and token were read back concurrently')
+  t.equal(inFlight, 0, 'materialize returned only after both reads finished')
+})
+
 t.test('the token: audience, one hour asked, refresh at 80 %', async (t) => {
   const kube = fakeKube()
   const { m } = await setup(t, kube)
