@@ -131,7 +131,8 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
   const backends = new Map<string, Backend>([[pod.name, pod]])
   for (const b of options.backends?.(context) ?? []) backends.set(b.name, b)
 
-  // The Worker reconciler's own finalizer and status writes, so their watch echoes queue nothing.
+  // The Worker reconciler's own finalizer and status writes: their watch echoes queue nothing, and a
+  // pass reads its own writes even before the informer has them.
   const ownWrites = new OwnWrites()
   const owned = ownedSelector(naming)
   const core = (plural: string): Collection => ({ path: resourcePath({ group: '', version: 'v1', plural, namespace: ns }), labelSelector: owned })
@@ -148,7 +149,8 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
   ]
   const reconcile = createWorkerReconciler({
     kube: trackOwnWrites(kube, ownWrites),
-    workers: { get: (name, namespace) => controller?.cache<Worker>('Worker').get(name, namespace) },
+    // The cached Worker, unless this controller has since written a newer version of it.
+    workers: { get: (name, namespace) => ownWrites.freshest(`${namespace ?? ''}/${name}`, controller?.cache<Worker>('Worker').get(name, namespace)) },
     backends,
     naming,
     defaultBackendRuntime: config.defaultBackendRuntime,

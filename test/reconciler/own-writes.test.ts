@@ -59,3 +59,50 @@ t.test('trackOwnWrites notes successful Worker writes only', async (t) => {
   t.ok(writes.isEcho('ns/alice', '20'))
   t.ok(writes.isEcho('ns/alice', '21'))
 })
+
+const worker = (uid: string, resourceVersion: string) => ({ metadata: { uid, resourceVersion } })
+
+t.test('a pass reads its own writes while the cache still holds an older version of the chain', async (t) => {
+  const writes = new OwnWrites()
+  // Created at 10; the finalizer write (based on 10) returned 11, the status write (based on 11) 12.
+  writes.note('ns/alice', '11', '10', worker('u1', '11'))
+  writes.note('ns/alice', '12', '11', worker('u1', '12'))
+  t.same(writes.freshest('ns/alice', worker('u1', '10')), worker('u1', '12'), 'the cache from before the finalizer: our last write is newer')
+  t.same(writes.freshest('ns/alice', worker('u1', '11')), worker('u1', '12'), 'the cache from between our writes: the same')
+  t.same(writes.freshest('ns/alice', worker('u1', '12')), worker('u1', '12'), 'the cache caught up: the cached object')
+  t.same(writes.freshest('ns/alice', worker('u1', '13')), worker('u1', '13'), 'a version our writes were not based on is newer (they form one chain): the cache wins')
+  t.same(writes.freshest('ns/alice', worker('u2', '10')), worker('u2', '10'), 'a re-created Worker (another uid) is never replaced')
+  t.equal(writes.freshest('ns/alice', undefined), undefined, 'a Worker gone from the cache stays gone')
+  t.same(writes.freshest('ns/bob', worker('u3', '10')), worker('u3', '10'), 'another Worker: the cache')
+})
+
+t.test('what a pass reads around is forgotten once the cache has it, or someone else wrote', async (t) => {
+  const writes = new OwnWrites()
+  writes.note('ns/alice', '11', '10', worker('u1', '11'))
+  t.ok(writes.isEcho('ns/alice', '11'))
+  t.same(writes.freshest('ns/alice', worker('u1', '10')), worker('u1', '10'), 'nothing is kept after the last echo')
+  writes.note('ns/alice', '12', '11', worker('u1', '12'))
+  t.notOk(writes.isEcho('ns/alice', '14'), "the user's edit")
+  t.same(writes.freshest('ns/alice', worker('u1', '11')), worker('u1', '11'))
+  t.equal(writes.size(), 0)
+})
+
+t.test('a write without a precondition breaks the chain: the cache is used', async (t) => {
+  const writes = new OwnWrites()
+  writes.note('ns/alice', '11', '10', worker('u1', '11'))
+  writes.note('ns/alice', '13', undefined, worker('u1', '13'))
+  t.same(writes.freshest('ns/alice', worker('u1', '10')), worker('u1', '10'), 'another writer may have come between: no overlay')
+  t.ok(writes.isEcho('ns/alice', '13'), 'the echo filter still knows the version')
+})
+
+t.test('trackOwnWrites records the precondition and the returned Worker', async (t) => {
+  const fake: KubeClient = {
+    close: async () => {},
+    request: async <T>(r: KubeRequest): Promise<T> => ({ metadata: { uid: 'u1', resourceVersion: String(Number((r.body as any).metadata.resourceVersion) + 1) } }) as T,
+  }
+  const writes = new OwnWrites()
+  const kube = trackOwnWrites(fake, writes)
+  await kube.request({ method: 'PATCH', path: '/apis/agentteams.io/v1beta1/namespaces/ns/workers/alice', body: { metadata: { resourceVersion: '10', finalizers: ['x'] } } })
+  await kube.request({ method: 'PATCH', path: '/apis/agentteams.io/v1beta1/namespaces/ns/workers/alice/status', body: { metadata: { resourceVersion: '11' }, status: {} } })
+  t.same(writes.freshest('ns/alice', worker('u1', '10')), worker('u1', '12'))
+})
