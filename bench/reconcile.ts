@@ -75,6 +75,10 @@ interface ControllerRun {
   ms: number
   requestsPerWorker: number
   requestsByKind: Record<string, number>
+  /** Failed API requests per Worker by `<kind> <HTTP status>` (a 409 is a write conflict, retried). */
+  failuresByKind: Record<string, number>
+  /** Reconciles per Worker until the measurement ended (any result). */
+  reconcilesPerWorker: number
   storeOpsPerWorker: number
   rssMiB: number
   peakRssMiB: number
@@ -142,13 +146,17 @@ async function main(): Promise<void> {
       const ms = Math.max(...created.map((c) => c.at)) - started
       const collected = await child.stats(true)
       const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0)
-      const byKind = Object.fromEntries(Object.entries(stats.requests).map(([k, v]) => [k, (v - (base.requests[k] ?? 0)) / n]).filter(([, v]) => (v as number) > 0))
+      const perWorker = (now: Record<string, number>, before: Record<string, number>) =>
+        Object.fromEntries(Object.entries(now).map(([k, v]) => [k, (v - (before[k] ?? 0)) / n]).filter(([, v]) => (v as number) > 0))
+      const byKind = perWorker(stats.requests, base.requests)
       return {
         n,
         concurrency,
         ms,
         requestsPerWorker: (total(stats.requests) - total(base.requests)) / n,
         requestsByKind: byKind,
+        failuresByKind: perWorker(stats.failures, base.failures),
+        reconcilesPerWorker: (stats.reconciles - base.reconciles) / n,
         storeOpsPerWorker: (total(stats.store) - total(base.store)) / n,
         rssMiB: MiB(stats.rss),
         peakRssMiB: MiB(stats.maxRss),
@@ -221,7 +229,8 @@ async function main(): Promise<void> {
     for (const r of [big, unlimited]) if (r) console.log(`${String(RSS_N).padStart(6)}${'-'.padStart(9)} ${'-'.padStart(12)}${'-'.padStart(7)} ${s(r.ms).padStart(12)}${'-'.padStart(7)}${r.requestsPerWorker.toFixed(1).padStart(12)}${'-'.padStart(11)}${String(r.rssMiB).padStart(9)}${String(r.peakRssMiB).padStart(6)}  (${r.memoryLimitMiB ? `${r.memoryLimitMiB} MiB memory limit` : 'no memory limit'}, heap limit ${r.heapLimitMiB} MiB)`)
     console.log('time: first Worker create → last SandboxClaim created (deps written and read back before each). ratio: controller / floor. req/Worker: Kubernetes API requests (watch streams not counted). RSS: the controller process at the end, and its peak.')
     const sample = rows.at(-1)?.runs.at(-1)
-    if (sample) console.log(`requests per Worker by kind at N=${sample.n}, concurrency ${sample.concurrency}: ${Object.entries(sample.requestsByKind).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; store operations per Worker ${sample.storeOpsPerWorker.toFixed(1)}`)
+    const perKind = (r: Record<string, number>) => Object.entries(r).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ') || 'none'
+    if (sample) console.log(`requests per Worker by kind at N=${sample.n}, concurrency ${sample.concurrency}: ${perKind(sample.requestsByKind)}; failed: ${perKind(sample.failuresByKind)}; reconciles per Worker ${sample.reconcilesPerWorker.toFixed(2)}; store operations per Worker ${sample.storeOpsPerWorker.toFixed(1)}`)
     console.log(JSON.stringify({ machine, rounds: ROUNDS, defaultConcurrency: DEFAULT_CONCURRENCY, highConcurrency: HIGH_CONCURRENCY, applyConcurrency: APPLY_CONCURRENCY, rows, rss: big ?? null, rssUnlimited: unlimited ?? null }))
   } finally {
     store.close()

@@ -321,18 +321,19 @@ export class SandboxBackend implements Backend {
     const delivery = delivered ?? (await this.#o.materializer.materialize(worker))
     const claim = desiredSandboxClaim(this.#o.settings, { worker, image: this.#image(worker), attempt, specHash: this.#specHash(worker) })
     const ref = `${claim.metadata.namespace}/${claim.metadata.name}`
+    let stored: SandboxClaim = claim
     try {
-      const created = await this.#o.kube.request<SandboxClaim>({ method: 'POST', path: path(SandboxPlural.SandboxClaim, claim.metadata.namespace), body: claim })
-      this.#remember(ref, created ?? claim)
+      stored = (await this.#o.kube.request<SandboxClaim>({ method: 'POST', path: path(SandboxPlural.SandboxClaim, claim.metadata.namespace), body: claim })) ?? claim
+      this.#remember(ref, stored)
     } catch (cause) {
       if (!isAlreadyExists(cause)) throw sandboxApiError('create', 'SandboxClaim', ref, cause)
     }
     this.#o.log.info({ worker: workerKey(worker), claim: ref, attempt }, 'deps delivered; created the SandboxClaim')
     this.#o.events?.record(worker, 'Normal', 'SandboxClaimCreated', `env and token delivered and verified; created SandboxClaim ${claim.metadata.name} (attempt ${attempt})`)
+    // Reported exactly as the next pass will observe the new claim, so that pass (started by the
+    // claim's own watch event) finds the status already right and writes nothing.
     return {
-      state: RuntimeState.Starting,
-      reason: SandboxReason.ClaimPending,
-      message: `created SandboxClaim ${ref}; waiting for it to be claimed`,
+      ...this.#report(this.#seen(stored, []).observation),
       warnings: delivery.warnings,
       requeueAfterMs: Math.max(0, delivery.refreshAt - this.#o.clock.now()),
       depsDelivered: true,
@@ -357,6 +358,8 @@ export class SandboxBackend implements Backend {
       }
     }
     // The claim exists, so its deps were delivered before it (a failed refresh is only a warning).
+    // The unused spec.env entries stay in the message for as long as they are in the spec.
+    warnings.unshift(...this.#o.materializer.renderEnv(worker).warnings)
     return { ...this.#report(o), warnings, requeueAfterMs: Math.max(0, refreshAt - now), depsDelivered: true }
   }
 

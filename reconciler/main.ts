@@ -133,7 +133,13 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
 
   // The Worker reconciler's own finalizer and status writes: their watch echoes queue nothing, and a
   // pass reads its own writes even before the informer has them.
-  const ownWrites = new OwnWrites()
+  const ownWrites = new OwnWrites({
+    clock,
+    cachedVersion: (key) => {
+      const slash = key.indexOf('/')
+      return controller?.cache<Worker>('Worker').get(key.slice(slash + 1), key.slice(0, slash) || undefined)?.metadata?.resourceVersion
+    },
+  })
   const owned = ownedSelector(naming)
   const core = (plural: string): Collection => ({ path: resourcePath({ group: '', version: 'v1', plural, namespace: ns }), labelSelector: owned })
   const workerCollection: Collection = { path: resourcePath({ group: GROUP, version: VERSION, plural: PLURAL, namespace: ns }) }

@@ -11,12 +11,27 @@
 // object that write returned is used instead. Without this, a pass started by another object's
 // event (a claim appearing) read the Worker from before the pass that created the claim wrote its
 // status, wrote the same status again from that stale version, and got a 409 and a retry.
+//
+// The watch may deliver a write's echo before the write's own response is handled; then the
+// informer already holds that version when it is noted, and nothing is kept. Whatever is kept is
+// dropped once the echo arrives, and in any case after KEEP_MS.
 
 import { GROUP, PLURAL, VERSION } from '../api/worker.ts'
+import { systemClock, type Clock } from './clock.ts'
 import type { KubeClient } from './kube.ts'
 
 /** How many versions per Worker are remembered (a pass writes at most three). */
 const KEEP = 4
+/** How long a write is remembered at most; its echo normally arrives within milliseconds. */
+export const KEEP_MS = 60_000
+/** Every this many notes, entries older than KEEP_MS are swept (echoes that never came). */
+const SWEEP_EVERY = 256
+
+export interface OwnWritesOptions {
+  /** The resourceVersion the informer holds for a Worker key, if any. */
+  cachedVersion?: (key: string) => string | undefined
+  clock?: Clock
+}
 
 interface Written {
   /** Versions our writes produced whose echo has not arrived, oldest first. */
@@ -25,6 +40,8 @@ interface Written {
   basedOn: Set<string>
   /** What the last write returned. */
   latest?: ObjectWithVersion | undefined
+  /** When the last write was noted. */
+  at: number
 }
 
 interface ObjectWithVersion {
@@ -34,6 +51,14 @@ interface ObjectWithVersion {
 /** The resourceVersions this controller's own writes produced, per Worker key (`namespace/name`). */
 export class OwnWrites {
   readonly #versions = new Map<string, Written>()
+  readonly #cachedVersion: (key: string) => string | undefined
+  readonly #clock: Clock
+  #notes = 0
+
+  constructor(options: OwnWritesOptions = {}) {
+    this.#cachedVersion = options.cachedVersion ?? (() => undefined)
+    this.#clock = options.clock ?? systemClock
+  }
 
   /**
    * Notes that a write to `key` produced `resourceVersion`; `basedOn` is the version it required
@@ -41,7 +66,15 @@ export class OwnWrites {
    */
   note(key: string, resourceVersion: string | undefined, basedOn?: string, object?: ObjectWithVersion): void {
     if (!resourceVersion) return
-    const written = this.#versions.get(key) ?? { versions: [], basedOn: new Set<string>() }
+    const now = this.#clock.now()
+    if (++this.#notes % SWEEP_EVERY === 0) this.#sweep(now)
+    if (this.#cachedVersion(key) === resourceVersion) {
+      // The echo came first: the informer holds this version, and the earlier ones are behind it.
+      this.#versions.delete(key)
+      return
+    }
+    const written = this.#versions.get(key) ?? { versions: [], basedOn: new Set<string>(), at: now }
+    written.at = now
     written.versions = [...written.versions, resourceVersion].slice(-KEEP)
     if (basedOn && object?.metadata?.resourceVersion === resourceVersion) {
       written.basedOn.add(basedOn)
@@ -59,10 +92,16 @@ export class OwnWrites {
    * is a version that write was based on — the same Worker, older than what we wrote.
    */
   freshest<T extends ObjectWithVersion>(key: string, cached: T | undefined): T | undefined {
-    const latest = this.#versions.get(key)?.latest
+    const written = this.#versions.get(key)
+    const latest = written?.latest
     const version = cached?.metadata?.resourceVersion
-    if (!latest || !version || cached?.metadata?.uid !== latest.metadata?.uid) return cached
-    return this.#versions.get(key)?.basedOn.has(version) ? (latest as T) : cached
+    if (!written || !latest || !version || cached?.metadata?.uid !== latest.metadata?.uid) return cached
+    if (this.#clock.now() - written.at > KEEP_MS) return cached
+    return written.basedOn.has(version) ? (latest as T) : cached
+  }
+
+  #sweep(now: number): void {
+    for (const [key, written] of this.#versions) if (now - written.at > KEEP_MS) this.#versions.delete(key)
   }
 
   /**

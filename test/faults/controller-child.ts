@@ -13,7 +13,8 @@ import { loadConfig } from '../../config/config.ts'
 import { KubeConfig } from '../../reconciler/client-node.ts'
 import { depsKeys, type DepsStore } from '../../reconciler/deps.ts'
 import { S3DepsStore, type S3DepsStoreOptions } from '../../reconciler/deps-s3.ts'
-import { isAlreadyExists, type KubeClient, type KubeRequest } from '../../reconciler/kube.ts'
+import { findKubeError, isAlreadyExists, type KubeClient, type KubeRequest } from '../../reconciler/kube.ts'
+import { METRIC_QUEUE_DEPTH, METRIC_RECONCILE_TOTAL } from '../../reconciler/metrics.ts'
 import { startReconciler } from '../../reconciler/main.ts'
 import { requestKind } from './request-kind.ts'
 import type { SandboxClaim } from '../../reconciler/sandbox-objects.ts'
@@ -54,6 +55,11 @@ export interface ControllerStats {
   spaces: Record<string, { committed: number; used: number }>
   /** API requests by `<METHOD> <resource>[/<subresource>]` (lists are `LIST <resource>`; watches are streams, not counted). */
   requests: Record<string, number>
+  /** Failed API requests by `<kind> <HTTP status>` (0: no response). */
+  failures: Record<string, number>
+  /** Reconciles finished (any result), and Worker keys waiting in the queue. */
+  reconciles: number
+  queueDepth: number
   /** Deps store operations by name. */
   store: Record<string, number>
   claims: ClaimCreate[]
@@ -66,6 +72,7 @@ export interface ControllerStats {
 }
 
 const requests: Record<string, number> = {}
+const failures: Record<string, number> = {}
 const storeOps: Record<string, number> = {}
 const claims: ClaimCreate[] = []
 const violations: string[] = []
@@ -91,7 +98,13 @@ function instrumented(kube: KubeClient, checker: DepsStore | undefined): KubeCli
     async request<T>(request: KubeRequest): Promise<T> {
       const kind = requestKind(request)
       requests[kind] = (requests[kind] ?? 0) + 1
-      if (kind !== 'POST sandboxclaims') return kube.request<T>(request)
+      if (kind !== 'POST sandboxclaims') {
+        return kube.request<T>(request).catch((error: unknown) => {
+          const failed = `${kind} ${findKubeError(error)?.code ?? 0}`
+          failures[failed] = (failures[failed] ?? 0) + 1
+          throw error
+        })
+      }
       const claim = request.body as SandboxClaim
       const worker = claim.metadata.labels?.['agentteams.io/worker'] ?? ''
       if (checker) {
@@ -131,10 +144,11 @@ const checker = settings.checkDepsAtClaim ? new S3DepsStore(settings.s3) : undef
 const { controllerName, resourcePrefix, ...sandbox } = sandboxSettings()
 const extension = sandboxExtension({ store: countingStore(s3), settings: sandbox, capabilities: ['pool'], probeEveryMs: 1000 })
 const log = pino({ level: 'info', base: { name: 'worker-runtime-controller' } }, settings.logs === 'collect' ? pino.destination(1) : pino.destination('/dev/null'))
+const registry = new Registry()
 const handle = await startReconciler({
   config: loadConfig({ AGENTTEAMS_CONTROLLER_NAME: controllerName, AGENTTEAMS_RESOURCE_PREFIX: resourcePrefix }),
   log,
-  registry: new Registry(),
+  registry,
   kubeconfig,
   ...(settings.leader ? { identity: settings.leader.identity } : {}),
   overrides: {
@@ -151,13 +165,20 @@ const handle = await startReconciler({
   ...extension,
 })
 
-process.on('message', (m: { type?: string; gc?: boolean }) => {
+/** The sum of a metric's values (all label sets), 0 when it has none yet. */
+async function metricSum(name: string): Promise<number> {
+  const metric = registry.getSingleMetric(name)
+  return metric ? (await metric.get()).values.reduce((sum, v) => sum + v.value, 0) : 0
+}
+
+process.on('message', async (m: { type?: string; gc?: boolean }) => {
   if (m?.type === 'stats') {
+    const [reconciles, queueDepth] = [await metricSum(METRIC_RECONCILE_TOTAL), await metricSum(METRIC_QUEUE_DEPTH)]
     // A full collection first when asked (the process runs with --expose-gc): live data, not garbage.
     if (m.gc) (globalThis as { gc?: () => void }).gc?.()
     const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage()
     const spaces = Object.fromEntries(getHeapSpaceStatistics().map((x) => [x.space_name, { committed: x.physical_space_size, used: x.space_used_size }]))
-    const stats: ControllerStats = { rss, maxRss: process.resourceUsage().maxRSS * 1024, heapUsed, heapTotal, external, arrayBuffers, heapLimit: getHeapStatistics().heap_size_limit, spaces, requests, store: storeOps, claims, violations, unverifiable, ready: handle.isReady(), leader: handle.isLeader() }
+    const stats: ControllerStats = { rss, maxRss: process.resourceUsage().maxRSS * 1024, heapUsed, heapTotal, external, arrayBuffers, heapLimit: getHeapStatistics().heap_size_limit, spaces, requests, failures, reconciles, queueDepth, store: storeOps, claims, violations, unverifiable, ready: handle.isReady(), leader: handle.isLeader() }
     process.send?.({ type: 'stats', stats })
   } else if (m?.type === 'stop') {
     void handle.close().then(() => {

@@ -4,7 +4,7 @@
 
 import t from 'tap'
 import type { KubeClient, KubeRequest } from '../../reconciler/kube.ts'
-import { OwnWrites, trackOwnWrites } from '../../reconciler/own-writes.ts'
+import { KEEP_MS, OwnWrites, trackOwnWrites } from '../../reconciler/own-writes.ts'
 
 t.test('the versions our writes produced are echoes, once each', async (t) => {
   const writes = new OwnWrites()
@@ -105,4 +105,27 @@ t.test('trackOwnWrites records the precondition and the returned Worker', async 
   await kube.request({ method: 'PATCH', path: '/apis/agentteams.io/v1beta1/namespaces/ns/workers/alice', body: { metadata: { resourceVersion: '10', finalizers: ['x'] } } })
   await kube.request({ method: 'PATCH', path: '/apis/agentteams.io/v1beta1/namespaces/ns/workers/alice/status', body: { metadata: { resourceVersion: '11' }, status: {} } })
   t.same(writes.freshest('ns/alice', worker('u1', '10')), worker('u1', '12'))
+})
+
+t.test('an echo that arrived before the write was noted leaves nothing behind', async (t) => {
+  const cache = new Map<string, string>([['ns/alice', '10']])
+  const writes = new OwnWrites({ cachedVersion: (key) => cache.get(key) })
+  writes.note('ns/alice', '11', '10', worker('u1', '11'))
+  // The watch delivers 12 (the informer stores it) before the status write's response is handled.
+  cache.set('ns/alice', '12')
+  t.notOk(writes.isEcho('ns/alice', '12'), 'not known yet: treated as a change (one extra pass at most)')
+  writes.note('ns/alice', '12', '11', worker('u1', '12'))
+  t.equal(writes.size(), 0, 'the informer already holds it: nothing is kept for this Worker')
+  t.same(writes.freshest('ns/alice', worker('u1', '12')), worker('u1', '12'))
+})
+
+t.test('a write whose echo never comes is forgotten after KEEP_MS', async (t) => {
+  let now = 1_000_000
+  const clock = { now: () => now, setTimeout: () => ({}), clearTimeout: () => {} }
+  const writes = new OwnWrites({ clock })
+  writes.note('ns/alice', '11', '10', worker('u1', '11'))
+  now += KEEP_MS + 1
+  t.same(writes.freshest('ns/alice', worker('u1', '10')), worker('u1', '10'), 'too old to trust: the cache')
+  for (let i = 0; i < 300; i++) writes.note(`ns/w${i}`, '2', '1', worker(`w${i}`, '2'))
+  t.equal(writes.size(), 300, 'the sweep dropped the stale entry and kept the fresh ones')
 })
