@@ -4,8 +4,9 @@
 // default AGENTTEAMS_MAX_CONCURRENT_RECONCILES and at a higher one, next to the floor
 // (reconcile-floor.ts). Claims are never fulfilled: nothing past the claim is measured. Then RSS
 // with 5,000 Workers: under the Helm chart's memory limit (a real memory cgroup with the chart's
-// default `resources.limits.memory`, from which Node sizes its heap as it does in a pod),
-// and with no limit at all on this host (Node sizes its heap from the host's RAM). Prints a table,
+// default `resources.limits.memory`, from which Node sizes its heap as it does in a pod), then a
+// fresh controller started over those 5,000 Workers in the same limit (a restart or a failover:
+// until every Worker was reconciled once), and with no limit at all on this host (Node sizes its heap from the host's RAM). Prints a table,
 // then one JSON line. A script: it asserts nothing.
 // Each size runs BENCH_ROUNDS times (floor and controllers interleaved) and reports the medians.
 //   BENCH_N=200,500,1000  BENCH_ROUNDS=3  BENCH_HIGH_CONCURRENCY=20  BENCH_RSS_N=5000 (0: skip)  BENCH_APPLY_CONCURRENCY=20
@@ -71,6 +72,8 @@ function manifests(namespace: string, tag: string, n: number): Worker[] {
 
 interface ControllerRun {
   n: number
+  /** Where its Workers are (a restart run reuses them). */
+  namespace: string
   concurrency: number
   ms: number
   requestsPerWorker: number
@@ -96,6 +99,29 @@ interface ControllerRun {
   claims: number
   depsObjects: number
   duplicateCreates: number
+}
+
+/** A fresh controller started over the Workers a run left behind: what a restart or a failover costs. */
+interface RestartRun {
+  n: number
+  concurrency: number
+  /** From the process start until every Worker was reconciled once and the queue was empty. */
+  ms: number
+  reconcilesPerWorker: number
+  requestsPerWorker: number
+  requestsByKind: Record<string, number>
+  storeOpsPerWorker: number
+  rssMiB: number
+  peakRssMiB: number
+  rssAfterGcMiB: number
+  heapAfterGcMiB: number
+  heapTotalAfterGcMiB: number
+  heapLimitMiB: number
+  memoryLimitMiB: number | null
+}
+
+function describeRestart(r: RestartRun): string {
+  return `restart over ${r.n} Workers (concurrency ${r.concurrency}): settled in ${(r.ms / 1000).toFixed(2)} s, ${r.reconcilesPerWorker.toFixed(2)} reconciles/Worker, ${r.requestsPerWorker.toFixed(2)} API requests/Worker (${Object.entries(r.requestsByKind).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ') || 'none'}), ${r.storeOpsPerWorker.toFixed(2)} store operations/Worker, RSS ${r.rssMiB} MiB (peak ${r.peakRssMiB}); after a full GC: RSS ${r.rssAfterGcMiB}, heap ${r.heapAfterGcMiB} used of ${r.heapTotalAfterGcMiB}`
 }
 
 /** One progress line per controller run, with the memory breakdown that explains its RSS. */
@@ -151,6 +177,7 @@ async function main(): Promise<void> {
       const byKind = perWorker(stats.requests, base.requests)
       return {
         n,
+        namespace: ns,
         concurrency,
         ms,
         requestsPerWorker: (total(stats.requests) - total(base.requests)) / n,
@@ -170,6 +197,47 @@ async function main(): Promise<void> {
         claims: await countClaims(ns),
         depsObjects: await countDeps(tag),
         duplicateCreates: created.length - new Set(created.map((c) => c.name)).size,
+      }
+    } finally {
+      await child.stop()
+    }
+  }
+
+  const restartRun = async (run: ControllerRun, cgroup?: MemoryCgroup): Promise<RestartRun> => {
+    const started = Date.now()
+    const child = await startControllerProcess({ kubeconfigPath: cp.kubeconfigPath, namespace: run.namespace, s3: s3Options, concurrency: run.concurrency, logs: 'discard' }, NODE_FLAGS, cgroup?.execPath)
+    try {
+      let stats = await child.stats()
+      let settledAt: number | undefined
+      // Settled: every Worker reconciled at least once, nothing queued, no request for a second.
+      for (let quietSince = Date.now(), lastRequests = -1; ; ) {
+        if (Date.now() - started > RUN_TIMEOUT_MS) throw new Error(`restart: only ${stats.reconciles}/${run.n} reconciles after ${RUN_TIMEOUT_MS / 1000} s`)
+        await new Promise((r) => setTimeout(r, 250))
+        stats = await child.stats()
+        const requests = Object.values(stats.requests).reduce((a, b) => a + b, 0)
+        if (requests !== lastRequests) [quietSince, lastRequests] = [Date.now(), requests]
+        if (stats.ready && stats.reconciles >= run.n && stats.queueDepth === 0) {
+          settledAt ??= Date.now()
+          if (Date.now() - quietSince >= 1000) break
+        } else settledAt = undefined
+      }
+      const collected = await child.stats(true)
+      const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0)
+      return {
+        n: run.n,
+        concurrency: run.concurrency,
+        ms: (settledAt ?? Date.now()) - started,
+        reconcilesPerWorker: stats.reconciles / run.n,
+        requestsPerWorker: total(stats.requests) / run.n,
+        requestsByKind: Object.fromEntries(Object.entries(stats.requests).map(([k, v]) => [k, v / run.n])),
+        storeOpsPerWorker: total(stats.store) / run.n,
+        rssMiB: MiB(stats.rss),
+        peakRssMiB: MiB(stats.maxRss),
+        rssAfterGcMiB: MiB(collected.rss),
+        heapAfterGcMiB: MiB(collected.heapUsed),
+        heapTotalAfterGcMiB: MiB(collected.heapTotal),
+        heapLimitMiB: MiB(collected.heapLimit),
+        memoryLimitMiB: cgroup?.limitMiB ?? null,
       }
     } finally {
       await child.stop()
@@ -205,16 +273,20 @@ async function main(): Promise<void> {
       })
     }
     let big: ControllerRun | undefined
+    let restart: RestartRun | undefined
     let unlimited: ControllerRun | undefined
     if (RSS_N > 0) {
       // Under the chart's container memory limit, which Node sizes its heap from.
       const cgroup = createMemoryCgroup(chartMemoryLimitMiB(), `${cp.dir}/launchers`)
       try {
         big = await controllerRun(RSS_N, HIGH_CONCURRENCY, cgroup)
+        console.log(`# N=${RSS_N} in a ${cgroup.limitMiB} MiB memory cgroup: ${describeRun(big)}`)
+        // Then a new controller over those Workers, in the same limit: its start-up is the peak.
+        restart = await restartRun(big, cgroup)
+        console.log(`# N=${RSS_N} in a ${cgroup.limitMiB} MiB memory cgroup: ${describeRestart(restart)}`)
       } finally {
         cgroup.remove()
       }
-      console.log(`# N=${RSS_N} in a ${cgroup.limitMiB} MiB memory cgroup: ${describeRun(big)}`)
       unlimited = await controllerRun(RSS_N, HIGH_CONCURRENCY)
       console.log(`# N=${RSS_N} without a memory limit (heap sized from this host's RAM): ${describeRun(unlimited)}`)
     }
@@ -226,12 +298,13 @@ async function main(): Promise<void> {
       const ratio = (r: ControllerRun | undefined) => (r ? (r.ms / row.floorMs).toFixed(2) : '-').padStart(7)
       console.log(`${String(row.n).padStart(6)}${s(row.floorMs)} ${low ? s(low.ms).padStart(12) : '-'.padStart(12)}${ratio(low)} ${high ? s(high.ms).padStart(12) : '-'.padStart(12)}${ratio(high)}${(high ?? low)!.requestsPerWorker.toFixed(1).padStart(12)}${row.floorRequestsPerWorker.toFixed(1).padStart(11)}${String((high ?? low)!.rssMiB).padStart(9)}${String((high ?? low)!.peakRssMiB).padStart(6)}`)
     }
+    if (restart) console.log(`${String(RSS_N).padStart(6)}  restart, settled in ${(restart.ms / 1000).toFixed(2)} s, ${restart.requestsPerWorker.toFixed(1)} req/Worker, RSS ${restart.rssMiB} MiB (peak ${restart.peakRssMiB})`)
     for (const r of [big, unlimited]) if (r) console.log(`${String(RSS_N).padStart(6)}${'-'.padStart(9)} ${'-'.padStart(12)}${'-'.padStart(7)} ${s(r.ms).padStart(12)}${'-'.padStart(7)}${r.requestsPerWorker.toFixed(1).padStart(12)}${'-'.padStart(11)}${String(r.rssMiB).padStart(9)}${String(r.peakRssMiB).padStart(6)}  (${r.memoryLimitMiB ? `${r.memoryLimitMiB} MiB memory limit` : 'no memory limit'}, heap limit ${r.heapLimitMiB} MiB)`)
     console.log('time: first Worker create → last SandboxClaim created (deps written and read back before each). ratio: controller / floor. req/Worker: Kubernetes API requests (watch streams not counted). RSS: the controller process at the end, and its peak.')
     const sample = rows.at(-1)?.runs.at(-1)
     const perKind = (r: Record<string, number>) => Object.entries(r).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ') || 'none'
     if (sample) console.log(`requests per Worker by kind at N=${sample.n}, concurrency ${sample.concurrency}: ${perKind(sample.requestsByKind)}; failed: ${perKind(sample.failuresByKind)}; reconciles per Worker ${sample.reconcilesPerWorker.toFixed(2)}; store operations per Worker ${sample.storeOpsPerWorker.toFixed(1)}`)
-    console.log(JSON.stringify({ machine, rounds: ROUNDS, defaultConcurrency: DEFAULT_CONCURRENCY, highConcurrency: HIGH_CONCURRENCY, applyConcurrency: APPLY_CONCURRENCY, rows, rss: big ?? null, rssUnlimited: unlimited ?? null }))
+    console.log(JSON.stringify({ machine, rounds: ROUNDS, defaultConcurrency: DEFAULT_CONCURRENCY, highConcurrency: HIGH_CONCURRENCY, applyConcurrency: APPLY_CONCURRENCY, rows, rss: big ?? null, rssRestart: restart ?? null, rssUnlimited: unlimited ?? null }))
   } finally {
     store.close()
     await kube.close()

@@ -345,6 +345,11 @@ export class SandboxBackend implements Backend {
   async #keepFresh(worker: Worker, o: SandboxObservation): Promise<BackendStatus> {
     const now = this.#o.clock.now()
     let refreshAt = this.#o.materializer.refreshAt(worker)
+    if (refreshAt === undefined) {
+      // This process never delivered the Worker's token (it just started): keep the stored one while it is good.
+      refreshAt = await this.#o.materializer.adoptStoredToken(worker)
+      if (refreshAt !== undefined) this.#o.log.debug({ worker: workerKey(worker), nextRefreshInMs: refreshAt - now }, 'kept the stored auth token')
+    }
     const warnings: string[] = []
     if (refreshAt === undefined || now >= refreshAt) {
       try {

@@ -74,6 +74,26 @@ export interface DepsRemoval {
   ownedBy?: DepsOwner
 }
 
+/** The claims of a bound ServiceAccount token that adoptStoredToken checks. */
+interface TokenClaims {
+  aud?: string | string[]
+  iat?: number
+  exp?: number
+  'kubernetes.io'?: { namespace?: string; serviceaccount?: { name?: string; uid?: string } }
+}
+
+/** The payload of a JWT (not verified: the API server does that when the token is used); undefined when it is not one. */
+function tokenClaims(body: Uint8Array): TokenClaims | undefined {
+  const parts = Buffer.from(body).toString('utf8').trim().split('.')
+  if (parts.length !== 3) return undefined
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(parts[1] ?? '', 'base64url').toString('utf8'))
+    return claims && typeof claims === 'object' ? (claims as TokenClaims) : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** Writes and refreshes Workers' deps; remembers, per Worker UID, when each token must be refreshed. */
 export class DepsMaterializer {
   readonly #o: DepsMaterializerOptions
@@ -124,6 +144,39 @@ export class DepsMaterializer {
       this.#remember(worker, token.refreshAt)
       return token.refreshAt
     })
+  }
+
+  /**
+   * For a runtime this process has no refresh time for (it just started, or took over as leader):
+   * keeps the token already in the store when it is still good, instead of rewriting every
+   * Worker's token on the first pass. Good means: issued for this Worker's ServiceAccount as it
+   * exists now (namespace, name and uid, so a re-created account gets a new token), for the
+   * configured audience, and not yet due for refresh. Returns its refresh time and remembers it;
+   * undefined when the token must be rewritten (missing, unreadable, for another account or
+   * audience, due). Reads one object; the token is decoded here and never logged.
+   */
+  async adoptStoredToken(worker: Worker): Promise<number | undefined> {
+    const namespace = worker.metadata?.namespace ?? ''
+    const account = runtimeName(this.#o, worker)
+    const uid = (this.#o.serviceAccounts?.get(account, namespace) as { metadata?: { uid?: string } } | undefined)?.metadata?.uid
+    if (!uid) return undefined
+    let body: Uint8Array | undefined
+    try {
+      body = await this.#o.store.get(depsKeys(worker.metadata?.name ?? '').token)
+    } catch {
+      return undefined // an invalid name or an unreadable store: the rewrite reports it
+    }
+    const claims = body === undefined ? undefined : tokenClaims(body)
+    if (!claims) return undefined
+    const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud]
+    const sa = claims['kubernetes.io']
+    if (sa?.namespace !== namespace || sa.serviceaccount?.name !== account || sa.serviceaccount.uid !== uid) return undefined
+    if (!audiences.includes(this.#o.tokenAudience) || typeof claims.iat !== 'number' || typeof claims.exp !== 'number') return undefined
+    const lifetime = Math.min(this.#o.tokenExpirationSeconds, claims.exp - claims.iat) * 1000
+    const refreshAt = claims.iat * 1000 + Math.floor(lifetime * TOKEN_REFRESH_FRACTION)
+    if (this.#o.clock.now() >= refreshAt) return undefined
+    this.#remember(worker, refreshAt)
+    return refreshAt
   }
 
   /**

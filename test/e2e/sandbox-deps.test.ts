@@ -1,7 +1,8 @@
 // Who a Worker's deps (env + token in the store) belong to, end to end on a real API server and a
 // real MinIO: Workers of one name in two namespaces never overwrite or delete each other's deps
 // (the layout is keyed by name alone), and a Worker that moved from sandbox to pod still has them
-// removed when it is deleted. The tests play the OpenKruise controller and the kubelet.
+// removed when it is deleted; a restarted controller keeps each stored token that is still good for
+// the Worker's ServiceAccount as it exists. The tests play the OpenKruise controller and the kubelet.
 
 import t, { type Test } from 'tap'
 import { createNamespace } from '../harness/namespaces.ts'
@@ -103,6 +104,45 @@ t.test('Workers named alice in two namespaces: the second is refused, neither ov
   await bindSandbox(cp.api, claimB)
   const running = await phase(b, 'alice', 'Running')
   t.equal(condition(running, 'DepsMaterialized')?.status, 'True')
+})
+
+t.test('a restarted controller keeps a running Worker\'s token while it is good, and replaces it once its ServiceAccount was re-created', async (t) => {
+  const ns = await createNamespace(cp.api, 'deps-restart')
+  const keys = depsKeys('kim')
+  const first = await startSandboxController(cp, ns, { store, logs })
+  await createWorker(cp.api, ns, 'kim', { backendRuntime: 'sandbox' })
+  await bindSandbox(cp.api, await eventually('the claim', () => getClaim(cp.api, ns, 'kim')))
+  await phase(ns, 'kim', 'Running')
+  const issued = (await text(keys.token)) ?? ''
+  secrets.push(issued)
+  await first.close()
+
+  // A new process (a restart, or a standby taking over) has no refresh times in memory.
+  const from = logs.lines.length
+  const logged = (message: string) => eventually(`the log line "${message}" for ${ns}/kim`, async () => (logs.lines.slice(from).some((l) => l.includes(message) && l.includes(`"${ns}/kim"`)) ? true : undefined))
+  const second = await startSandboxController(cp, ns, { store, logs })
+  await logged('kept the stored auth token')
+  t.equal(await text(keys.token), issued, 'the token in the store is still the one the first controller wrote: no TokenRequest, no write')
+  await second.close()
+
+  // Someone deletes the ServiceAccount and creates it again: same name and labels, a new uid.
+  const old = await getJson(cp.api, saPath(ns, 'agentteams-worker-kim'))
+  t.equal((await cp.api.request('DELETE', saPath(ns, 'agentteams-worker-kim'))).status, 200)
+  await eventually('the old ServiceAccount to be gone', async () => ((await getJson(cp.api, saPath(ns, 'agentteams-worker-kim'))) === undefined ? true : undefined))
+  const recreated = await cp.api.request('POST', `/api/v1/namespaces/${ns}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: old.metadata.name, labels: old.metadata.labels, ownerReferences: old.metadata.ownerReferences } })
+  t.equal(recreated.status, 201)
+  const uid = (recreated.body as { metadata: { uid: string } }).metadata.uid
+  t.not(uid, old.metadata.uid)
+
+  const third = await startSandboxController(cp, ns, { store, logs })
+  t.teardown(() => third.close())
+  const rewritten = await eventually('a new token in the store', async () => {
+    const now = await text(keys.token)
+    return now && now !== issued ? now : undefined
+  })
+  secrets.push(rewritten)
+  const payload = JSON.parse(Buffer.from(rewritten.split('.')[1] ?? '', 'base64url').toString('utf8'))
+  t.equal(payload['kubernetes.io']?.serviceaccount?.uid, uid, 'the new token is bound to the re-created ServiceAccount')
 })
 
 t.test('no secret value appears in any log line of this file', async (t) => {

@@ -253,3 +253,44 @@ t.test('two same-named Workers materialized at once: one gets the folder, the ot
   t.match(await text(fs, 'workers-deps/alice/env/env'), "export NOTE='env-SECRET'", "only the first Worker's env was written")
   t.notMatch(await text(fs, 'workers-deps/alice/env/env'), 'other-SECRET')
 })
+
+t.test('adoptStoredToken: a restarted controller keeps only a stored token that is still good for this Worker', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'sbx-adopt-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const store = new FilesystemDepsStore({ dir })
+  const start = new FakeClock()
+  const iat = Math.floor(start.now() / 1000)
+  const accounts = new Map<string, { metadata: { uid: string } }>([['ns/agentteams-worker-alice', { metadata: { uid: 'sa-1' } }]])
+  const m = new DepsMaterializer({
+    controllerName: 'wrc', resourcePrefix: 'agentteams-', kube: fakeKube(), store, env: {}, tokenAudience: 'hiclaw-controller', tokenExpirationSeconds: 3600, clock: start,
+    serviceAccounts: { get: (name, namespace) => accounts.get(`${namespace}/${name}`) },
+  })
+  const jwt = (claims: object) => `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.c2ln`
+  const good = { aud: ['hiclaw-controller'], iat, exp: iat + 3600, 'kubernetes.io': { namespace: 'ns', serviceaccount: { name: 'agentteams-worker-alice', uid: 'sa-1' } } }
+  const stored = async (token: string) => void (await store.put('workers-deps/alice/token/token', Buffer.from(token)))
+
+  t.equal(await m.adoptStoredToken(worker), undefined, 'nothing stored: rewrite')
+  await stored(jwt(good))
+  t.equal(await m.adoptStoredToken(worker), start.now() + 2880_000, 'a fresh token for this account: kept, refreshed at 80% of its life')
+  t.equal(m.refreshAt(worker), start.now() + 2880_000, 'and remembered')
+  for (const [why, claims] of [
+    ['another audience', { ...good, aud: 'someone-else' }],
+    ['a re-created ServiceAccount (another uid)', { ...good, 'kubernetes.io': { namespace: 'ns', serviceaccount: { name: 'agentteams-worker-alice', uid: 'sa-0' } } }],
+    ['another namespace', { ...good, 'kubernetes.io': { namespace: 'other', serviceaccount: { name: 'agentteams-worker-alice', uid: 'sa-1' } } }],
+    ['due for refresh', { ...good, iat: iat - 3000, exp: iat + 600 }],
+    ['no lifetime', { ...good, exp: undefined }],
+  ] as const) {
+    await stored(jwt(claims))
+    t.equal(await m.adoptStoredToken(worker), undefined, `${why}: rewrite`)
+  }
+  await stored('not-a-jwt')
+  t.equal(await m.adoptStoredToken(worker), undefined, 'not a token: rewrite')
+  await stored(jwt(good))
+  accounts.clear()
+  t.equal(await m.adoptStoredToken(worker), undefined, 'the ServiceAccount is not in the cache: rewrite (which creates it)')
+  const shorter = new DepsMaterializer({
+    controllerName: 'wrc', resourcePrefix: 'agentteams-', kube: fakeKube(), store, env: {}, tokenAudience: 'hiclaw-controller', tokenExpirationSeconds: 1200, clock: start,
+    serviceAccounts: { get: () => ({ metadata: { uid: 'sa-1' } }) },
+  })
+  t.equal(await shorter.adoptStoredToken(worker), start.now() + 960_000, 'a lifetime configured shorter since the token was issued: refreshed at 80% of the shorter one')
+})
