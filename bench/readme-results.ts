@@ -79,7 +79,10 @@ function reconcileTable(r: any): string[] {
     lines.push(`| ${n(row.n)} | ${n(row.floorMs / 1000, 1)} | ${a ? n(a.ms / 1000, 1) : '–'} | ${ratio(a)} | ${b ? n(b.ms / 1000, 1) : '–'} | ${ratio(b)} | ${n(last.requestsPerWorker, 1)} (${n(row.floorRequestsPerWorker, 1)}) | ${last.rssMiB} (${last.peakRssMiB}) |`)
   }
   const limitText = (x: any) => (x.memoryLimitMiB ? `in a ${x.memoryLimitMiB} MiB memory cgroup (the chart's limit; heap limit ${x.heapLimitMiB} MiB)` : `no memory limit (heap limit ${n(x.heapLimitMiB)} MiB from this host's RAM)`)
-  for (const x of [r.rss, r.rssUnlimited]) if (x) lines.push(`| ${n(x.n)}, ${limitText(x)} | – | – | – | ${n(x.ms / 1000, 1)} | – | ${n(x.requestsPerWorker, 1)} | ${x.rssMiB} (${x.peakRssMiB}) |`)
+  if (r.rss) lines.push(`| ${n(r.rss.n)}, ${limitText(r.rss)} | – | – | – | ${n(r.rss.ms / 1000, 1)} | – | ${n(r.rss.requestsPerWorker, 1)} | ${r.rss.rssMiB} (${r.rss.peakRssMiB}) |`)
+  const restart = r.rssRestart
+  if (restart) lines.push(`| ${n(restart.n)}, a new controller started over them in the same limit (a restart or failover), until each was reconciled once | – | – | – | ${n(restart.ms / 1000, 1)} | – | ${n(restart.requestsPerWorker, 2)} | ${restart.rssMiB} (${restart.peakRssMiB}) |`)
+  if (r.rssUnlimited) lines.push(`| ${n(r.rssUnlimited.n)}, ${limitText(r.rssUnlimited)} | – | – | – | ${n(r.rssUnlimited.ms / 1000, 1)} | – | ${n(r.rssUnlimited.requestsPerWorker, 1)} | ${r.rssUnlimited.rssMiB} (${r.rssUnlimited.peakRssMiB}) |`)
   const at1000 = r.rows.find((row: any) => row.n === 1000)
   const best = at1000 ? Math.min(...at1000.runs.map((x: any) => x.ms / at1000.floorMs)) : undefined
   const atDefault = at1000 ? run(at1000, lo).ms / at1000.floorMs : undefined
@@ -91,6 +94,7 @@ function reconcileTable(r: any): string[] {
   if (r.rss) {
     const as = (x: any) => `peak ${x.peakRssMiB} MiB; after a full GC the heap holds ${x.heapAfterGcMiB} MiB live of ${x.heapTotalAfterGcMiB} MiB committed`
     lines.push(`Target: RSS ≤ 250 MiB with ${n(r.rss.n)} Workers — under the chart's memory limit (${r.rss.memoryLimitMiB ? `${r.rss.memoryLimitMiB} MiB` : 'none'}) **${rssVerdict(r.rss)}** (${as(r.rss)})` +
+      (restart ? `; a controller restarting over them in that limit **${rssVerdict(restart)}** (peak ${restart.peakRssMiB} MiB, settled in ${n(restart.ms / 1000, 1)} s with ${n(restart.requestsPerWorker, 2)} API requests and ${n(restart.storeOpsPerWorker, 1)} store operations per Worker)` : '') +
       (r.rssUnlimited ? `; with no memory limit on this ${n(r.machine?.memoryGiB ?? 0, 1)} GiB host **${rssVerdict(r.rssUnlimited)}** (${as(r.rssUnlimited)}).` : '.'))
   }
   return lines
