@@ -20,6 +20,7 @@ import { S3DepsStore, type S3DepsStoreOptions } from '../reconciler/deps-s3.ts'
 import { createKubeClient, type KubeClient } from '../reconciler/kube.ts'
 import { claimPath } from '../test/e2e/sandbox-kit.ts'
 import { kubeconfigFor } from '../test/e2e/reconciler-kit.ts'
+import type { ControllerStats } from '../test/faults/controller-child.ts'
 import { startControllerProcess } from '../test/faults/controller-process.ts'
 import { startControlPlane } from '../test/harness/control-plane.ts'
 import { installCrds } from '../test/harness/crds.ts'
@@ -101,23 +102,26 @@ interface ControllerRun {
   duplicateCreates: number
 }
 
-/** A fresh controller started over the Workers a run left behind: what a restart or a failover costs. */
-interface RestartRun {
-  n: number
-  concurrency: number
-  /** From the process start until every Worker was reconciled once and the queue was empty. */
-  ms: number
-  reconcilesPerWorker: number
-  requestsPerWorker: number
-  requestsByKind: Record<string, number>
-  storeOpsPerWorker: number
-  rssMiB: number
-  peakRssMiB: number
-  rssAfterGcMiB: number
-  heapAfterGcMiB: number
-  heapTotalAfterGcMiB: number
-  heapLimitMiB: number
-  memoryLimitMiB: number | null
+/**
+ * A fresh controller started over the Workers a run left behind: what a restart or a failover
+ * costs. `ms` runs from the process start until every Worker was reconciled once and the queue
+ * was empty.
+ */
+type RestartRun = Pick<ControllerRun, 'n' | 'concurrency' | 'ms' | 'reconcilesPerWorker' | 'requestsPerWorker' | 'requestsByKind' | 'storeOpsPerWorker' | MemoryField>
+
+/** The memory figures of a run: at the end, the peak, and after a full GC. */
+type MemoryField = 'rssMiB' | 'peakRssMiB' | 'rssAfterGcMiB' | 'heapAfterGcMiB' | 'heapTotalAfterGcMiB' | 'heapLimitMiB' | 'memoryLimitMiB'
+
+function memoryFigures(stats: ControllerStats, collected: ControllerStats, cgroup: MemoryCgroup | undefined): Pick<ControllerRun, MemoryField> {
+  return {
+    rssMiB: MiB(stats.rss),
+    peakRssMiB: MiB(stats.maxRss),
+    rssAfterGcMiB: MiB(collected.rss),
+    heapAfterGcMiB: MiB(collected.heapUsed),
+    heapTotalAfterGcMiB: MiB(collected.heapTotal),
+    heapLimitMiB: MiB(collected.heapLimit),
+    memoryLimitMiB: cgroup?.limitMiB ?? null,
+  }
 }
 
 function describeRestart(r: RestartRun): string {
@@ -185,13 +189,7 @@ async function main(): Promise<void> {
         failuresByKind: perWorker(stats.failures, base.failures),
         reconcilesPerWorker: (stats.reconciles - base.reconciles) / n,
         storeOpsPerWorker: (total(stats.store) - total(base.store)) / n,
-        rssMiB: MiB(stats.rss),
-        peakRssMiB: MiB(stats.maxRss),
-        rssAfterGcMiB: MiB(collected.rss),
-        heapAfterGcMiB: MiB(collected.heapUsed),
-        heapTotalAfterGcMiB: MiB(collected.heapTotal),
-        heapLimitMiB: MiB(collected.heapLimit),
-        memoryLimitMiB: cgroup?.limitMiB ?? null,
+        ...memoryFigures(stats, collected, cgroup),
         externalAfterGcMiB: MiB(collected.external),
         spacesAfterGcMiB: Object.fromEntries(Object.entries(collected.spaces).map(([k, v]) => [k, `${MiB(v.used)}/${MiB(v.committed)}`])),
         claims: await countClaims(ns),
@@ -231,13 +229,7 @@ async function main(): Promise<void> {
         requestsPerWorker: total(stats.requests) / run.n,
         requestsByKind: Object.fromEntries(Object.entries(stats.requests).map(([k, v]) => [k, v / run.n])),
         storeOpsPerWorker: total(stats.store) / run.n,
-        rssMiB: MiB(stats.rss),
-        peakRssMiB: MiB(stats.maxRss),
-        rssAfterGcMiB: MiB(collected.rss),
-        heapAfterGcMiB: MiB(collected.heapUsed),
-        heapTotalAfterGcMiB: MiB(collected.heapTotal),
-        heapLimitMiB: MiB(collected.heapLimit),
-        memoryLimitMiB: cgroup?.limitMiB ?? null,
+        ...memoryFigures(stats, collected, cgroup),
       }
     } finally {
       await child.stop()

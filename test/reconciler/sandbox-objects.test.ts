@@ -18,19 +18,9 @@ import {
   type SandboxSettings,
 } from '../../reconciler/sandbox-objects.ts'
 import type { Worker } from '../../api/worker.ts'
+import { sandboxSettings } from '../e2e/sandbox-settings.ts'
 
-const settings: SandboxSettings = {
-  controllerName: 'wrc',
-  resourcePrefix: 'agentteams-',
-  poolName: 'agentteams-builtin',
-  prewarmSize: 1,
-  agentRuntimeImage: '',
-  claimTimeout: '5m',
-  waitReadyTimeout: '2m',
-  ttlAfterCompleted: '15m',
-  depsPvName: 'agentteams',
-  credentialProviderName: 'agentteams-token',
-}
+const settings: SandboxSettings = sandboxSettings({ controllerName: 'wrc' })
 
 const worker: Worker = {
   apiVersion: 'agentteams.io/v1beta1',
