@@ -1,8 +1,8 @@
 // Field validation of a Worker: the enums the CRD schema also states (repeated so the webhook can
-// guard an upstream-installed CRD and name the field), and the name limit no schema states.
-// Pure; returns messages.
+// guard an upstream-installed CRD and name the field), and the name limits no schema states (the
+// sandbox backend's depends on the configured resource prefix). Pure; returns messages.
 
-import { AGENT_RUNTIMES, BACKEND_RUNTIMES, LABEL_WORKER, WORKER_STATES, type Worker } from './worker.ts'
+import { AGENT_RUNTIMES, BACKEND_RUNTIMES, LABEL_WORKER, runtimeObjectName, WORKER_STATES, type Worker } from './worker.ts'
 
 /**
  * The longest Worker name: a label value has at most 63 characters (Kubernetes
@@ -37,5 +37,31 @@ export function validateWorkerName(worker: Worker): string[] {
   return [
     `metadata.name: Too long: ${JSON.stringify(name)} has ${name.length} characters, at most ${MAX_WORKER_NAME_LENGTH} are allowed: ` +
       `the name becomes the value of the ${LABEL_WORKER} label on the Worker's runtime objects (Pod, SandboxClaim, ...), and label values are limited to ${MAX_WORKER_NAME_LENGTH} characters`,
+  ]
+}
+
+/**
+ * The longest SandboxClaim name the sandbox backend can use: the OpenKruise Agents controller
+ * writes the claim's name into a label on the Sandboxes it claims, and label values are limited
+ * to 63 characters.
+ */
+export const MAX_CLAIM_NAME_LENGTH = 63
+
+/**
+ * Why a Worker of this name cannot run on the sandbox backend, one message; empty when it can.
+ * Its SandboxClaim is named `<resourcePrefix>worker-<name>`, so with the default prefix
+ * (`agentteams-`) a sandbox Worker's name has at most 45 characters. The webhook checks it when a
+ * Worker is created for, or switched to, the sandbox backend; the backend checks it before claiming.
+ */
+export function validateSandboxName(worker: Worker, resourcePrefix: string): string[] {
+  const name = worker.metadata?.name
+  if (typeof name !== 'string') return []
+  const claim = runtimeObjectName(resourcePrefix, name)
+  if (claim.length <= MAX_CLAIM_NAME_LENGTH) return []
+  const most = MAX_CLAIM_NAME_LENGTH - (claim.length - name.length)
+  return [
+    `metadata.name: Too long for the sandbox backend: ${JSON.stringify(name)} has ${name.length} characters, at most ${most} are allowed: ` +
+      `its SandboxClaim would be named ${JSON.stringify(claim)} (${claim.length} characters, resource prefix ${JSON.stringify(resourcePrefix)}), ` +
+      `and the sandbox API takes at most ${MAX_CLAIM_NAME_LENGTH}. Use a Worker name of at most ${most} characters, or spec.backendRuntime: pod`,
   ]
 }

@@ -55,6 +55,11 @@ export const LABEL_CONTROLLER = 'agentteams.io/controller'
 /** Finalizer that guards cleanup of a Worker's runtime, deps and ServiceAccount. */
 export const FINALIZER = 'agentteams.io/cleanup'
 
+/** `<resourcePrefix>worker-<name>`: the name of a Worker's Pod, Secret, ServiceAccount and SandboxClaim. */
+export function runtimeObjectName(resourcePrefix: string, workerName: string): string {
+  return `${resourcePrefix}worker-${workerName}`
+}
+
 export interface Condition {
   type: string
   status: 'True' | 'False' | 'Unknown'

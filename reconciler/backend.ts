@@ -2,7 +2,7 @@
 // plus the naming, labels and owner reference every backend's objects share (product.md §7).
 // A backend only touches its own objects; the transition rule stays in api/backend-runtime.ts.
 
-import { API_VERSION, KIND, LABEL_CONTROLLER, LABEL_WORKER, type Worker } from '../api/worker.ts'
+import { API_VERSION, KIND, LABEL_CONTROLLER, LABEL_WORKER, runtimeObjectName, type Worker } from '../api/worker.ts'
 
 /** What exists of a Worker's runtime on one backend, normalized. */
 export const RuntimeState = {
@@ -91,7 +91,7 @@ export interface RuntimeNaming {
 
 /** `<prefix>worker-<metadata.name>`: the Pod, Secret, ServiceAccount and SandboxClaim name. */
 export function runtimeName(naming: RuntimeNaming, worker: Worker): string {
-  return `${naming.resourcePrefix}worker-${worker.metadata?.name ?? ''}`
+  return runtimeObjectName(naming.resourcePrefix, worker.metadata?.name ?? '')
 }
 
 /**

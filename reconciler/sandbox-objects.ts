@@ -4,6 +4,7 @@
 // I/O, so every field is unit-tested.
 
 import { createHash } from 'node:crypto'
+import { validateSandboxName } from '../api/validation.ts'
 import { LABEL_CONTROLLER, LABEL_WORKER, type Worker } from '../api/worker.ts'
 import { ownerReference, runtimeName } from './backend.ts'
 import { depsKeys } from './deps.ts'
@@ -39,8 +40,6 @@ export const ENV_MOUNT_DIR = '/mnt/agentteams/env'
 export const DEFAULT_AGENT_RUNTIME_IMAGE = 'registry-cn-hangzhou-vpc.ack.aliyuncs.com/acs/agent-runtime:v0.0.9'
 /** Pool sandbox size, requests = limits (upstream HICLAW_K8S_WORKER_CPU / _MEMORY defaults). */
 const POOL_RESOURCES = { cpu: '1000m', memory: '2Gi' }
-/** A label value's limit; the claim name becomes one (…-api.md §4 gotcha). */
-export const MAX_LABEL_VALUE = 63
 
 /** Settings of the sandbox backend (config rows; defaults from product.md §5–6). */
 export interface SandboxSettings {
@@ -125,15 +124,11 @@ export function labelSelector(labels: Record<string, string>): string {
 }
 
 /**
- * Why `worker` cannot get a claim, or undefined. Label values are ≤ 63 characters and the claim
- * name becomes one on the Sandbox; a longer one would time out silently at the provider.
+ * Why `worker` cannot get a claim, or undefined: the rule the validating webhook applies too
+ * (api/validation.ts validateSandboxName), for Workers created before it ran or past it.
  */
 export function checkClaimable(settings: Pick<SandboxSettings, 'resourcePrefix'>, worker: string): string | undefined {
-  const name = claimName(settings, worker)
-  if (name.length > MAX_LABEL_VALUE) {
-    return `SandboxClaim name ${name} is ${name.length} characters; the sandbox API needs at most ${MAX_LABEL_VALUE} (shorten the Worker name or the resource prefix)`
-  }
-  return undefined
+  return validateSandboxName({ metadata: { name: worker } }, settings.resourcePrefix)[0]
 }
 
 /** The warm pool as this controller wants it in `namespace`. */

@@ -27,7 +27,7 @@ export const MUTATE_PATH = '/mutate-workers'
 export const VALIDATE_PATH = '/validate-workers'
 
 export interface ServerDeps {
-  config: Pick<Config, 'defaultBackendRuntime' | 'sandboxEnabled'>
+  config: Pick<Config, 'defaultBackendRuntime' | 'sandboxEnabled' | 'resourcePrefix'>
   log: Logger
   metrics: WebhookMetrics
   /** TLS options (tls.ts `tlsServerOptions`); without them the app serves plain HTTP (tests only). */
@@ -72,7 +72,7 @@ export function buildServer(deps: ServerDeps): WebhookApp {
   closeConnectionsWhenDraining(app)
 
   const { config, log, metrics } = deps
-  const defaults = { defaultBackendRuntime: config.defaultBackendRuntime, sandboxEnabled: config.sandboxEnabled }
+  const defaults = { defaultBackendRuntime: config.defaultBackendRuntime, sandboxEnabled: config.sandboxEnabled, resourcePrefix: config.resourcePrefix }
   app.register(admissionWebhook, {
     name: 'mutate-workers',
     path: MUTATE_PATH,

@@ -1,16 +1,21 @@
 // The validating webhook for Workers: name length and enum checks on CREATE, enum checks plus the
-// spec.backendRuntime transition rule (api/backend-runtime.ts, product.md §3) on UPDATE. Anything
-// else — another kind, a subresource such as status, DELETE, CONNECT — is allowed untouched.
+// spec.backendRuntime transition rule (api/backend-runtime.ts, product.md §3) on UPDATE, and the
+// sandbox backend's shorter name limit whenever a Worker is created for it or switched to it.
+// Anything else — another kind, a subresource such as status, DELETE, CONNECT — is allowed untouched.
 
-import { checkBackendRuntimeChange } from '../api/backend-runtime.ts'
-import { validateWorkerFields, validateWorkerName } from '../api/validation.ts'
-import { GROUP, KIND, type BackendRuntime, type Worker } from '../api/worker.ts'
+import { checkBackendRuntimeChange, desiredBackendRuntime } from '../api/backend-runtime.ts'
+import { validateSandboxName, validateWorkerFields, validateWorkerName } from '../api/validation.ts'
+import { BackendRuntime, GROUP, KIND, type Worker } from '../api/worker.ts'
 import { type AdmissionRequest, type AdmissionResponse, Operation, allowed, denied, isMainResourceOf } from './admission.ts'
 
 export interface ValidateWorkerOptions {
   /** The configured default of `spec.backendRuntime` (Config.defaultBackendRuntime). */
   defaultBackendRuntime: BackendRuntime
+  /** The prefix of runtime object names (Config.resourcePrefix): the sandbox name limit depends on it. */
+  resourcePrefix: string
 }
+
+const onSandbox = (worker: Worker, options: ValidateWorkerOptions) => desiredBackendRuntime(worker, options.defaultBackendRuntime) === BackendRuntime.Sandbox
 
 /**
  * Judges one admission request. Denials are 403 Forbidden with the domain module's message
@@ -22,7 +27,10 @@ export function validateWorker(request: AdmissionRequest, options: ValidateWorke
   if (!isMainResourceOf(request, GROUP, KIND)) return allowed(request)
   const worker = request.object as Worker
   if (request.operation === Operation.Create) {
-    const messages = [...validateWorkerName(worker), ...validateWorkerFields(worker)]
+    const name = validateWorkerName(worker)
+    // The sandbox limit is the shorter one; a name over both gets the general message only.
+    if (name.length === 0 && onSandbox(worker, options)) name.push(...validateSandboxName(worker, options.resourcePrefix))
+    const messages = [...name, ...validateWorkerFields(worker)]
     return messages.length === 0 ? allowed(request) : denied(request, messages.join('; '))
   }
   if (request.operation !== Operation.Update) return allowed(request)
@@ -31,5 +39,7 @@ export function validateWorker(request: AdmissionRequest, options: ValidateWorke
   const messages = validateWorkerFields(worker).filter((m) => !storedErrors.has(m))
   const verdict = checkBackendRuntimeChange(stored, worker, options.defaultBackendRuntime)
   if (!verdict.allowed) messages.push(verdict.message)
+  // Names are immutable: the sandbox limit matters only when the Worker moves to that backend.
+  if (onSandbox(worker, options) && !onSandbox(stored, options)) messages.push(...validateSandboxName(worker, options.resourcePrefix))
   return messages.length === 0 ? allowed(request) : denied(request, messages.join('; '))
 }

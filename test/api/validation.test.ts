@@ -2,7 +2,7 @@
 // and the message says which field, the limit and why.
 
 import t from 'tap'
-import { MAX_WORKER_NAME_LENGTH, validateWorkerName } from '../../api/validation.ts'
+import { MAX_WORKER_NAME_LENGTH, validateSandboxName, validateWorkerName } from '../../api/validation.ts'
 
 t.test('names up to 63 characters pass; a longer one is refused with the field, the limit and the reason', async (t) => {
   t.equal(MAX_WORKER_NAME_LENGTH, 63, 'the Kubernetes label value limit')
@@ -15,4 +15,14 @@ t.test('names up to 63 characters pass; a longer one is refused with the field, 
   t.match(messages[0], /^metadata\.name: Too long: /, 'names the field first, as the API server does')
   t.match(messages[0], `"${long}" has 64 characters, at most 63 are allowed`)
   t.match(messages[0], 'value of the agentteams.io/worker label', 'and says why')
+})
+
+t.test('the sandbox backend: the claim <prefix>worker-<name> must fit 63 characters, so the limit follows the prefix', async (t) => {
+  t.same(validateSandboxName({ metadata: { name: 'a'.repeat(45) } }, 'agentteams-'), [], '45 characters with the default prefix')
+  const [message] = validateSandboxName({ metadata: { name: 'a'.repeat(46) } }, 'agentteams-')
+  t.match(message, /^metadata\.name: Too long for the sandbox backend: "a{46}" has 46 characters, at most 45 are allowed/)
+  t.match(message, /Use a Worker name of at most 45 characters, or spec\.backendRuntime: pod$/, 'says what to do')
+  t.same(validateSandboxName({ metadata: { name: 'a'.repeat(56) } }, ''), [], 'no prefix: 56 characters fit (worker- is 7)')
+  t.equal(validateSandboxName({ metadata: { name: 'a'.repeat(57) } }, '').length, 1)
+  t.same(validateSandboxName({ metadata: {} }, 'agentteams-'), [], 'no name yet (generateName): nothing to judge')
 })

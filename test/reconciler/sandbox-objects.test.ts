@@ -73,7 +73,8 @@ t.test('claim names longer than a label value are refused with a clear reason', 
   t.equal(checkClaimable(settings, 'alice'), undefined)
   const long = 'a'.repeat(50)
   t.equal(claimName(settings, long).length, 68)
-  t.match(checkClaimable(settings, long), /is 68 characters; the sandbox API needs at most 63/)
+  t.match(checkClaimable(settings, long), /has 50 characters, at most 45 are allowed: its SandboxClaim would be named "agentteams-worker-a{50}" \(68 characters/)
+  t.equal(checkClaimable({ resourcePrefix: 'x-' }, long), undefined, 'a shorter prefix leaves room for a longer name')
 })
 
 t.test('the warm pool: size from config (0 allowed), runtimes for the mounts, default image', async (t) => {

@@ -1,5 +1,6 @@
 // The validating webhook over a real TLS socket: the legacy pod → sandbox denial with the exact
-// message of product.md §3, enum denials on CREATE, ratcheting on UPDATE, dryRun, and requests for
+// message of product.md §3, enum and name-length denials (the sandbox backend's shorter one on CREATE
+// and on a switch), ratcheting on UPDATE, dryRun, and requests for
 // other kinds, subresources and operations allowed untouched.
 
 import t from 'tap'
@@ -80,6 +81,30 @@ t.test('validate-workers', async (t) => {
     const released = structuredClone(old)
     released.metadata = { ...released.metadata, finalizers: [] }
     t.equal((await send(updateReview(old, released))).answer().response.allowed, true)
+  })
+
+  t.test('denies a sandbox Worker whose SandboxClaim name would pass 63 characters, on CREATE and on a switch to sandbox', async (t) => {
+    const named = (name: string, spec: Record<string, unknown>) => {
+      const w = withSpec(withStatus(stored, undefined), spec)
+      w.metadata = { ...w.metadata, name }
+      return w
+    }
+    // The claim is agentteams-worker-<name>: 18 characters of prefix leave 45 for the name.
+    const res = await send(createReview(named('s'.repeat(46), { backendRuntime: 'sandbox' }), { uid: 'uid-sbx' }))
+    t.same(res.answer().response.status?.code, 403)
+    t.equal(
+      res.answer().response.status?.message,
+      `metadata.name: Too long for the sandbox backend: "${'s'.repeat(46)}" has 46 characters, at most 45 are allowed: its SandboxClaim would be named "agentteams-worker-${'s'.repeat(46)}" (64 characters, resource prefix "agentteams-"), and the sandbox API takes at most 63. Use a Worker name of at most 45 characters, or spec.backendRuntime: pod`,
+    )
+    t.equal((await send(createReview(named('s'.repeat(45), { backendRuntime: 'sandbox' })))).answer().response.allowed, true, '45 characters fit')
+    t.equal((await send(createReview(named('p'.repeat(63), { backendRuntime: 'pod' })))).answer().response.allowed, true, 'the pod backend keeps the 63-character limit')
+
+    const stopped = withStatus(named('p'.repeat(50), { backendRuntime: 'pod', state: 'Stopped' }), { phase: 'Stopped', backendRuntime: 'pod' })
+    const moved = await send(updateReview(stopped, withSpec(stopped, { backendRuntime: 'sandbox' })))
+    t.equal(moved.answer().response.allowed, false, 'a stopped pod Worker with a 50-character name cannot move to sandbox')
+    t.match(moved.answer().response.status?.message, /^metadata\.name: Too long for the sandbox backend: "p{50}" has 50 characters, at most 45/)
+    const already = named('q'.repeat(50), { backendRuntime: 'sandbox' })
+    t.equal((await send(updateReview(already, withSpec(already, { state: 'Stopped' })))).answer().response.allowed, true, 'a sandbox Worker stored before this check can still be stopped or deleted')
   })
 
   t.test('allows a valid CREATE', async (t) => {
