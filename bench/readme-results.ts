@@ -84,6 +84,18 @@ function reconcileTable(r: any): string[] {
   if (restart) lines.push(`| ${n(restart.n)}, a new controller started over them in the same limit (a restart or failover), until each was reconciled once | – | – | – | ${n(restart.ms / 1000, 1)} | – | ${n(restart.requestsPerWorker, 2)} | ${restart.rssMiB} (${restart.peakRssMiB}) |`)
   if (r.rssUnlimited) lines.push(`| ${n(r.rssUnlimited.n)}, ${limitText(r.rssUnlimited)} | – | – | – | ${n(r.rssUnlimited.ms / 1000, 1)} | – | ${n(r.rssUnlimited.requestsPerWorker, 1)} | ${r.rssUnlimited.rssMiB} (${r.rssUnlimited.peakRssMiB}) |`)
   const at1000 = r.rows.find((row: any) => row.n === 1000)
+  const cpuRow = at1000 ?? r.rows.at(-1)
+  if (cpuRow?.floorCpuMsPerWorker) {
+    // Where the two cores went: CPU milliseconds per Worker of every process on the machine.
+    const [a, b] = [run(cpuRow, lo), run(cpuRow, hi)]
+    const names = [...new Set([...Object.keys(cpuRow.floorCpuMsPerWorker), ...Object.keys(a?.cpuMsPerWorker ?? {}), ...Object.keys(b?.cpuMsPerWorker ?? {})])]
+    const cell = (x: Record<string, number> | undefined, name: string) => (x && name in x ? n(x[name]!, 1) : '–')
+    const sum = (x: Record<string, number> | undefined) => (x ? n(Object.values(x).reduce((p, q) => p + q, 0), 1) : '–')
+    lines.push('', `CPU time per Worker at ${n(cpuRow.n)} Workers, in ms, by process (from the first Worker create to the last claim; the median round's floor and controller runs):`, '')
+    lines.push(`| process | floor | controller, ${lo} at a time | controller, ${hi} at a time |`, '|---|---:|---:|---:|')
+    for (const name of names) lines.push(`| ${name} | ${cell(cpuRow.floorCpuMsPerWorker, name)} | ${cell(a?.cpuMsPerWorker, name)} | ${cell(b?.cpuMsPerWorker, name)} |`)
+    lines.push(`| **all** | ${sum(cpuRow.floorCpuMsPerWorker)} | ${sum(a?.cpuMsPerWorker)} | ${sum(b?.cpuMsPerWorker)} |`)
+  }
   const best = at1000 ? Math.min(...at1000.runs.map((x: any) => x.ms / at1000.floorMs)) : undefined
   const atDefault = at1000 ? run(at1000, lo).ms / at1000.floorMs : undefined
   lines.push('')

@@ -29,6 +29,7 @@ import { createNamespace } from '../test/harness/namespaces.ts'
 import { createMemoryCgroup, type MemoryCgroup } from '../test/harness/memory-cgroup.ts'
 import { startS3Server } from '../test/harness/s3-server.ts'
 import { workerManifest, workerPath } from '../test/harness/workers.ts'
+import { cpuMsPerWorker, type Processes, readCpu } from './cpu.ts'
 import { describeMachine, machineLine } from './machine.ts'
 import { forEachLimit } from './pool.ts'
 import { runFloor } from './reconcile-floor.ts'
@@ -83,6 +84,8 @@ interface ControllerRun {
   failuresByKind: Record<string, number>
   /** Reconciles per Worker until the measurement ended (any result). */
   reconcilesPerWorker: number
+  /** CPU milliseconds per Worker by process, from the first Worker create to the last claim. */
+  cpuMsPerWorker: Record<string, number>
   storeOpsPerWorker: number
   rssMiB: number
   peakRssMiB: number
@@ -142,6 +145,8 @@ async function main(): Promise<void> {
   const s3 = await startS3Server()
   const s3Options: S3DepsStoreOptions = { endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, forcePathStyle: true }
   const kube = createKubeClient(kubeconfigFor(cp))
+  // Everything that runs on the machine's cores during a run (the controller is added per run).
+  const machineProcesses = (): Processes => ({ 'kube-apiserver': cp.pids[1], etcd: cp.pids[0], MinIO: s3.pid, 'load client': 'self' })
   const store = new S3DepsStore(s3Options)
   const countClaims = async (ns: string) => ((await kube.request<{ items: unknown[] }>({ method: 'GET', path: claimPath(ns) })).items ?? []).length
   const countDeps = async (tag: string) => {
@@ -162,6 +167,8 @@ async function main(): Promise<void> {
     try {
       for (let s = await child.stats(); !s.ready; s = await child.stats()) await new Promise((r) => setTimeout(r, 100))
       const base = await child.stats()
+      const processes: Processes = { ...machineProcesses(), controller: child.pid }
+      const cpuBefore = readCpu(processes)
       const started = Date.now()
       await forEachLimit(manifests(ns, tag, n), APPLY_CONCURRENCY, async (w) => void (await kube.request({ method: 'POST', path: workerPath(ns), body: w })))
       let stats = await child.stats()
@@ -172,6 +179,7 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 250))
         stats = await child.stats()
       }
+      const cpu = cpuMsPerWorker(cpuBefore, readCpu(processes), n)
       const created = stats.claims.filter((c) => c.outcome === 'created')
       const ms = Math.max(...created.map((c) => c.at)) - started
       const collected = await child.stats(true)
@@ -188,6 +196,7 @@ async function main(): Promise<void> {
         requestsByKind: byKind,
         failuresByKind: perWorker(stats.failures, base.failures),
         reconcilesPerWorker: (stats.reconciles - base.reconciles) / n,
+        cpuMsPerWorker: cpu,
         storeOpsPerWorker: (total(stats.store) - total(base.store)) / n,
         ...memoryFigures(stats, collected, cgroup),
         externalAfterGcMiB: MiB(collected.external),
@@ -236,15 +245,17 @@ async function main(): Promise<void> {
     }
   }
 
-  const rows: Array<{ n: number; floorMs: number; floorRequestsPerWorker: number; runs: ControllerRun[]; floorSamplesMs: number[]; samplesMs: Record<number, number[]> }> = []
+  const rows: Array<{ n: number; floorMs: number; floorRequestsPerWorker: number; floorCpuMsPerWorker: Record<string, number>; runs: ControllerRun[]; floorSamplesMs: number[]; samplesMs: Record<number, number[]> }> = []
   try {
     for (const n of SIZES) {
       // Floor and controller runs interleaved, ROUNDS times: the machine's drift falls on all of them.
-      const floors: Array<{ ms: number; requests: number }> = []
+      const floors: Array<{ ms: number; requests: number; cpuMsPerWorker: Record<string, number> }> = []
       const byConcurrency = new Map<number, ControllerRun[]>()
       for (let round = 1; round <= ROUNDS; round++) {
         const ns = await createNamespace(cp.api, `bench-floor${n}r${round}`)
-        const floor = await runFloor(kube, store, ns, manifests(ns, `f${n}r${round}`, n), APPLY_CONCURRENCY)
+        const cpuBefore = readCpu(machineProcesses())
+        const floor = { ...(await runFloor(kube, store, ns, manifests(ns, `f${n}r${round}`, n), APPLY_CONCURRENCY)), cpuMsPerWorker: {} as Record<string, number> }
+        floor.cpuMsPerWorker = cpuMsPerWorker(cpuBefore, readCpu(machineProcesses()), n)
         floors.push(floor)
         console.log(`# N=${n} round ${round}: floor ${(floor.ms / 1000).toFixed(2)} s (${await countClaims(ns)} claims, ${await countDeps(`f${n}r${round}`)} deps objects)`)
         for (const concurrency of [...new Set([DEFAULT_CONCURRENCY, HIGH_CONCURRENCY])]) {
@@ -259,6 +270,7 @@ async function main(): Promise<void> {
         n,
         floorMs: floor.ms,
         floorRequestsPerWorker: floor.requests / n,
+        floorCpuMsPerWorker: floor.cpuMsPerWorker,
         runs,
         floorSamplesMs: floors.map((f) => Math.round(f.ms)),
         samplesMs: Object.fromEntries([...byConcurrency].map(([c, all]) => [c, all.map((r) => r.ms)])),
@@ -295,6 +307,11 @@ async function main(): Promise<void> {
     console.log('time: first Worker create → last SandboxClaim created (deps written and read back before each). ratio: controller / floor. req/Worker: Kubernetes API requests (watch streams not counted). RSS: the controller process at the end, and its peak.')
     const sample = rows.at(-1)?.runs.at(-1)
     const perKind = (r: Record<string, number>) => Object.entries(r).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ') || 'none'
+    const cpuText = (cpu: Record<string, number>) => `${Object.entries(cpu).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')} (total ${Object.values(cpu).reduce((a, b) => a + b, 0).toFixed(1)})`
+    for (const row of rows) {
+      console.log(`CPU ms per Worker at N=${row.n} — floor: ${cpuText(row.floorCpuMsPerWorker)}`)
+      for (const run of row.runs) console.log(`CPU ms per Worker at N=${row.n} — controller at ${run.concurrency}: ${cpuText(run.cpuMsPerWorker)}`)
+    }
     if (sample) console.log(`requests per Worker by kind at N=${sample.n}, concurrency ${sample.concurrency}: ${perKind(sample.requestsByKind)}; failed: ${perKind(sample.failuresByKind)}; reconciles per Worker ${sample.reconcilesPerWorker.toFixed(2)}; store operations per Worker ${sample.storeOpsPerWorker.toFixed(1)}`)
     console.log(JSON.stringify({ machine, rounds: ROUNDS, defaultConcurrency: DEFAULT_CONCURRENCY, highConcurrency: HIGH_CONCURRENCY, applyConcurrency: APPLY_CONCURRENCY, rows, rss: big ?? null, rssRestart: restart ?? null, rssUnlimited: unlimited ?? null }))
   } finally {

@@ -87,6 +87,8 @@ export interface S3Server {
   getObject(key: string): Promise<Buffer | undefined>
   /** Keys under `prefix`. */
   listKeys(prefix: string): Promise<string[]>
+  /** The MinIO process id while it runs (for CPU accounting in benchmarks). */
+  readonly pid: number | undefined
   /** Stops the process, keeping port and data (an outage). */
   stop(): Promise<void>
   /** Starts it again on the same port and data and waits until ready. */
@@ -200,5 +202,10 @@ export async function startS3Server(options: StartS3ServerOptions = {}): Promise
     const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }))
     return (page.Contents ?? []).map((o) => o.Key as string).sort()
   }
-  return { endpoint, bucket, region: S3_REGION, accessKeyId, secretAccessKey, client, getObject, listKeys, stop, start, close }
+  return {
+    endpoint, bucket, region: S3_REGION, accessKeyId, secretAccessKey, client, getObject, listKeys, stop, start, close,
+    get pid() {
+      return child && !child.hasExited() ? child.pid : undefined
+    },
+  }
 }
