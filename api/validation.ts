@@ -2,7 +2,8 @@
 // guard an upstream-installed CRD and name the field), and the name limits no schema states (the
 // sandbox backend's depends on the configured resource prefix). Pure; returns messages.
 
-import { AGENT_RUNTIMES, BACKEND_RUNTIMES, LABEL_WORKER, runtimeObjectName, WORKER_STATES, type Worker } from './worker.ts'
+import { desiredBackendRuntime } from './backend-runtime.ts'
+import { AGENT_RUNTIMES, BACKEND_RUNTIMES, BackendRuntime, LABEL_WORKER, runtimeObjectName, WORKER_STATES, type Worker } from './worker.ts'
 
 /**
  * The longest Worker name: a label value has at most 63 characters (Kubernetes
@@ -64,4 +65,15 @@ export function validateSandboxName(worker: Worker, resourcePrefix: string): str
       `its SandboxClaim would be named ${JSON.stringify(claim)} (${claim.length} characters, resource prefix ${JSON.stringify(resourcePrefix)}), ` +
       `and the sandbox API takes at most ${MAX_CLAIM_NAME_LENGTH}. Use a Worker name of at most ${most} characters, or spec.backendRuntime: pod`,
   ]
+}
+
+/**
+ * The sandbox name limit at admission: judged when a Worker is created for the sandbox backend
+ * (`stored` undefined) or moved to it from another backend. Names are immutable, so a Worker
+ * already on sandbox is not judged again (a stop or a finalizer removal is never blocked).
+ */
+export function validateSandboxWorkerName(worker: Worker, stored: Worker | undefined, options: { defaultBackendRuntime: BackendRuntime; resourcePrefix: string }): string[] {
+  const onSandbox = (w: Worker) => desiredBackendRuntime(w, options.defaultBackendRuntime) === BackendRuntime.Sandbox
+  if (!onSandbox(worker) || (stored !== undefined && onSandbox(stored))) return []
+  return validateSandboxName(worker, options.resourcePrefix)
 }

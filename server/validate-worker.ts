@@ -3,9 +3,9 @@
 // sandbox backend's shorter name limit whenever a Worker is created for it or switched to it.
 // Anything else — another kind, a subresource such as status, DELETE, CONNECT — is allowed untouched.
 
-import { checkBackendRuntimeChange, desiredBackendRuntime } from '../api/backend-runtime.ts'
-import { validateSandboxName, validateWorkerFields, validateWorkerName } from '../api/validation.ts'
-import { BackendRuntime, GROUP, KIND, type Worker } from '../api/worker.ts'
+import { checkBackendRuntimeChange } from '../api/backend-runtime.ts'
+import { validateSandboxWorkerName, validateWorkerFields, validateWorkerName } from '../api/validation.ts'
+import { GROUP, KIND, type BackendRuntime, type Worker } from '../api/worker.ts'
 import { type AdmissionRequest, type AdmissionResponse, Operation, allowed, denied, isMainResourceOf } from './admission.ts'
 
 export interface ValidateWorkerOptions {
@@ -15,7 +15,6 @@ export interface ValidateWorkerOptions {
   resourcePrefix: string
 }
 
-const onSandbox = (worker: Worker, options: ValidateWorkerOptions) => desiredBackendRuntime(worker, options.defaultBackendRuntime) === BackendRuntime.Sandbox
 
 /**
  * Judges one admission request. Denials are 403 Forbidden with the domain module's message
@@ -29,7 +28,7 @@ export function validateWorker(request: AdmissionRequest, options: ValidateWorke
   if (request.operation === Operation.Create) {
     const name = validateWorkerName(worker)
     // The sandbox limit is the shorter one; a name over both gets the general message only.
-    if (name.length === 0 && onSandbox(worker, options)) name.push(...validateSandboxName(worker, options.resourcePrefix))
+    if (name.length === 0) name.push(...validateSandboxWorkerName(worker, undefined, options))
     const messages = [...name, ...validateWorkerFields(worker)]
     return messages.length === 0 ? allowed(request) : denied(request, messages.join('; '))
   }
@@ -39,7 +38,6 @@ export function validateWorker(request: AdmissionRequest, options: ValidateWorke
   const messages = validateWorkerFields(worker).filter((m) => !storedErrors.has(m))
   const verdict = checkBackendRuntimeChange(stored, worker, options.defaultBackendRuntime)
   if (!verdict.allowed) messages.push(verdict.message)
-  // Names are immutable: the sandbox limit matters only when the Worker moves to that backend.
-  if (onSandbox(worker, options) && !onSandbox(stored, options)) messages.push(...validateSandboxName(worker, options.resourcePrefix))
+  messages.push(...validateSandboxWorkerName(worker, stored, options))
   return messages.length === 0 ? allowed(request) : denied(request, messages.join('; '))
 }
