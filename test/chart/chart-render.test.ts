@@ -73,6 +73,8 @@ t.test('the webhook configurations and the policy are manifests/ plus the Servic
   t.same(find(rendered, 'ValidatingAdmissionPolicyBinding').spec, binding['spec'])
   const sandboxDefault = find(await render({ 'admission.mode': 'both', 'config.defaultBackendRuntime': 'sandbox', 'admission.policy.validationActions': ['Warn'] }), 'ValidatingAdmissionPolicy')
   t.same(sandboxDefault.spec.variables[0], { name: 'defaultBackendRuntime', expression: "'sandbox'" }, 'the configured default backend')
+  const prefixed = find(await render({ 'admission.mode': 'policy', 'config.resourcePrefix': 'team-' }), 'ValidatingAdmissionPolicy')
+  t.same(prefixed.spec.variables[1], { name: 'resourcePrefix', expression: "'team-'" }, 'the configured resource prefix (the sandbox name limit)')
 })
 
 t.test('the pod is hardened: non-root, read-only root, no capabilities, seccomp, no CPU limit, spread, probes', async (t) => {

@@ -1,6 +1,7 @@
 // The ValidatingAdmissionPolicy alternative (manifests/policy/) on a real kube-apiserver with NO
 // webhook at all: the unsafe backend switch is still rejected, with the policy's message, and the
-// transitions product.md §3 allows still go through. Driven with the real kubectl.
+// transitions product.md §3 allows still go through, and names are checked as the webhook checks them.
+// Driven with the real kubectl.
 
 import t from 'tap'
 import { POLICY_DENIAL_PREFIX, waitForBackendRuleEnforced } from '../harness/admission-probes.ts'
@@ -81,4 +82,29 @@ t.test('the allowed transitions go through', async (t) => {
     const result = await setStatus(ns, 'status', { phase: 'Failed', backendRuntime: 'pod' })
     t.equal(result.code, 0, result.stderr)
   })
+})
+
+t.test('names are checked as the webhook checks them, with the same messages', async (t) => {
+  const ns = await createNamespace(cp.api, 'policy-names')
+  const long = `researcher-${'a'.repeat(53)}`
+  const tooLong = await apply(ns, long, { backendRuntime: 'pod' })
+  t.not(tooLong.code, 0, 'a 64-character name is refused')
+  t.match(tooLong.stderr, `${POLICY_DENIAL_PREFIX}metadata.name: Too long: "${long}" has 64 characters, at most 63 are allowed: the name becomes the value of the agentteams.io/worker label`)
+  t.equal((await apply(ns, long.slice(0, 63), { backendRuntime: 'pod' })).code, 0, '63 characters on the pod backend')
+
+  const sandbox = `researcher-${'b'.repeat(35)}`
+  const refused = await apply(ns, sandbox, { backendRuntime: 'sandbox' })
+  t.not(refused.code, 0, 'a 46-character sandbox Worker is refused')
+  t.match(
+    refused.stderr,
+    `${POLICY_DENIAL_PREFIX}metadata.name: Too long for the sandbox backend: "${sandbox}" has 46 characters, at most 45 are allowed: its SandboxClaim would be named "agentteams-worker-${sandbox}" (64 characters, resource prefix "agentteams-"), and the sandbox API takes at most 63. Use a Worker name of at most 45 characters, or spec.backendRuntime: pod`,
+  )
+  t.equal((await apply(ns, sandbox.slice(0, 45), { backendRuntime: 'sandbox' })).code, 0, '45 characters on sandbox')
+
+  const moving = `mover-${'c'.repeat(44)}`
+  t.equal((await apply(ns, moving, { backendRuntime: 'pod', state: 'Stopped' })).code, 0)
+  t.equal((await setStatus(ns, moving, { phase: 'Stopped', backendRuntime: 'pod' })).code, 0)
+  const moved = await apply(ns, moving, { backendRuntime: 'sandbox', state: 'Stopped' })
+  t.not(moved.code, 0, 'a stopped pod Worker named with 50 characters cannot move to sandbox')
+  t.match(moved.stderr, 'Too long for the sandbox backend')
 })
