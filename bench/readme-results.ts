@@ -79,10 +79,11 @@ function reconcileTable(r: any): string[] {
     lines.push(`| ${n(row.n)} | ${n(row.floorMs / 1000, 1)} | ${a ? n(a.ms / 1000, 1) : '–'} | ${ratio(a)} | ${b ? n(b.ms / 1000, 1) : '–'} | ${ratio(b)} | ${n(last.requestsPerWorker, 1)} (${n(row.floorRequestsPerWorker, 1)}) | ${last.rssMiB} (${last.peakRssMiB}) |`)
   }
   const limitText = (x: any) => (x.memoryLimitMiB ? `in a ${x.memoryLimitMiB} MiB memory cgroup (the chart's limit; heap limit ${x.heapLimitMiB} MiB)` : `no memory limit (heap limit ${n(x.heapLimitMiB)} MiB from this host's RAM)`)
-  if (r.rss) lines.push(`| ${n(r.rss.n)}, ${limitText(r.rss)} | – | – | – | ${n(r.rss.ms / 1000, 1)} | – | ${n(r.rss.requestsPerWorker, 1)} | ${r.rss.rssMiB} (${r.rss.peakRssMiB}) |`)
+  const memoryRow = (x: any) => `| ${n(x.n)}, ${limitText(x)} | – | – | – | ${n(x.ms / 1000, 1)} | – | ${n(x.requestsPerWorker, 1)} | ${x.rssMiB} (${x.peakRssMiB}) |`
+  if (r.rss) lines.push(memoryRow(r.rss))
   const restart = r.rssRestart
   if (restart) lines.push(`| ${n(restart.n)}, a new controller started over them in the same limit (a restart or failover), until each was reconciled once | – | – | – | ${n(restart.ms / 1000, 1)} | – | ${n(restart.requestsPerWorker, 2)} | ${restart.rssMiB} (${restart.peakRssMiB}) |`)
-  if (r.rssUnlimited) lines.push(`| ${n(r.rssUnlimited.n)}, ${limitText(r.rssUnlimited)} | – | – | – | ${n(r.rssUnlimited.ms / 1000, 1)} | – | ${n(r.rssUnlimited.requestsPerWorker, 1)} | ${r.rssUnlimited.rssMiB} (${r.rssUnlimited.peakRssMiB}) |`)
+  if (r.rssUnlimited) lines.push(memoryRow(r.rssUnlimited))
   const at1000 = r.rows.find((row: any) => row.n === 1000)
   const cpuRow = at1000 ?? r.rows.at(-1)
   if (cpuRow?.floorCpuMsPerWorker) {
