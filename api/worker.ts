@@ -46,6 +46,8 @@ export const ConditionType = {
   Ready: 'Ready',
   DepsMaterialized: 'DepsMaterialized',
   BackendSwitchBlocked: 'BackendSwitchBlocked',
+  /** True while the Worker runs on a runtime another controller made (product.md §11.1 adoption). */
+  RuntimeAdopted: 'RuntimeAdopted',
 } as const
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType]
 

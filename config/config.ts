@@ -10,6 +10,8 @@ export interface Config {
   defaultBackendRuntime: 'pod' | 'sandbox'
   controllerName: string
   resourcePrefix: string
+  legacyPrefixes: string[]
+  legacyNamespaces: string[]
   webhookEnabled: boolean
   reconcilerEnabled: boolean
   webhookAddress: string
@@ -97,7 +99,7 @@ function describeAccepted(setting: Setting): string {
     case 'boolean':
       return 'true or false'
     case 'array':
-      return `a comma-separated list of ${s.items.enum?.join(', ') ?? 'strings'}`
+      return `a comma-separated list of ${s.items.enum?.join(', ') ?? (s.items.pattern ? `values matching ${s.items.pattern}` : 'strings')}`
   }
 }
 

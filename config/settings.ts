@@ -7,7 +7,7 @@ export type SettingSchema =
   | { type: 'string'; enum?: readonly string[]; minLength?: number; pattern?: string }
   | { type: 'integer'; minimum?: number; maximum?: number }
   | { type: 'boolean' }
-  | { type: 'array'; items: { type: 'string'; enum?: readonly string[] } }
+  | { type: 'array'; items: { type: 'string'; enum?: readonly string[]; pattern?: string } }
 
 export interface Setting {
   /** Environment variable; upstream's name where one exists. */
@@ -33,12 +33,16 @@ const DNS_NAME = '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$'
 const GO_DURATION = '^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$'
 const DURATION_WORDS = 'a Go duration such as 5m, 90s or 1h30m'
 const DNS_LABEL_PREFIX = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?-?)?$'
+/** A namespace name (RFC 1123 label). */
+const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'
 
 /** Every setting. Order is the README's order. */
 export const SETTINGS: readonly Setting[] = [
   { env: 'AGENTTEAMS_DEFAULT_BACKEND_RUNTIME', key: 'defaultBackendRuntime', schema: str({ enum: ['pod', 'sandbox'] }), default: 'pod', help: 'backend for Workers that leave spec.backendRuntime unset' },
   { env: 'AGENTTEAMS_CONTROLLER_NAME', key: 'controllerName', schema: str({ minLength: 1, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' }), default: 'worker-runtime-controller', help: 'value of the agentteams.io/controller label on every object this controller creates' },
   { env: 'AGENTTEAMS_RESOURCE_PREFIX', key: 'resourcePrefix', schema: str({ pattern: DNS_LABEL_PREFIX }), default: 'agentteams-', help: 'prefix of runtime object names (<prefix>worker-<worker>)' },
+  { env: 'AGENTTEAMS_LEGACY_PREFIXES', key: 'legacyPrefixes', schema: { type: 'array', items: { type: 'string', pattern: DNS_LABEL_PREFIX } }, accepts: 'a comma-separated list of name prefixes such as hiclaw-,agentteams-', default: ['hiclaw-', 'agentteams-'], help: 'name prefixes of the upstream controller: a Pod, SandboxClaim or Sandbox named <prefix>worker-<worker> counts as that Worker\'s runtime' },
+  { env: 'AGENTTEAMS_LEGACY_NAMESPACES', key: 'legacyNamespaces', schema: { type: 'array', items: { type: 'string', pattern: DNS_LABEL } }, accepts: 'a comma-separated list of namespace names', default: [], help: 'namespaces besides each Worker\'s own where the upstream controller ran Workers (their Pods, claims and Sandboxes count as runtime objects)' },
   { env: 'AGENTTEAMS_WEBHOOK_ENABLED', key: 'webhookEnabled', schema: bool, default: true, help: 'serve the admission webhooks' },
   { env: 'AGENTTEAMS_RECONCILER_ENABLED', key: 'reconcilerEnabled', schema: bool, default: true, help: 'run the reconciler (leader-elected)' },
   { env: 'AGENTTEAMS_WEBHOOK_ADDRESS', key: 'webhookAddress', schema: str({ minLength: 1 }), default: '0.0.0.0', help: 'address the HTTPS webhook server binds' },

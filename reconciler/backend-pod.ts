@@ -3,8 +3,8 @@
 // token. Sleeping and Stopped delete the Pod; its status maps to the Worker's runtime state.
 
 import { createHash } from 'node:crypto'
-import type { Worker } from '../api/worker.ts'
-import { type Backend, type BackendStatus, ownerReference, RuntimeState, runtimeLabels, runtimeName, type RuntimeNaming, workerKey } from './backend.ts'
+import { LABEL_CONTROLLER, type Worker } from '../api/worker.ts'
+import { type Backend, type BackendStatus, isOwnObject, ownerReference, RuntimeState, runtimeLabels, runtimeName, type RuntimeNaming, workerKey } from './backend.ts'
 import { type EnvOptions, TOKEN_DIR, workerEnv } from './env.ts'
 import { ignoreNotFound, isAlreadyExists, isConflict, isNotFound, type KubeClient, resourcePath } from './kube.ts'
 import { ensureServiceAccount, type ServiceAccountCache } from './service-account.ts'
@@ -36,7 +36,7 @@ export class PodBackendError extends Error {
 }
 
 interface Secret {
-  metadata?: { resourceVersion?: string; labels?: Record<string, string> }
+  metadata?: { uid?: string; resourceVersion?: string; labels?: Record<string, string> }
   data?: Record<string, string>
 }
 
@@ -86,8 +86,13 @@ export class PodBackend implements Backend {
 
   async delete(worker: Worker): Promise<BackendStatus> {
     const status = await this.stop(worker)
-    const name = runtimeName(this.o, worker)
-    await this.call('delete', 'Secret', worker, () => ignoreNotFound(this.o.kube.request({ method: 'DELETE', path: corePath('secrets', worker.metadata?.namespace, name) })))
+    const path = corePath('secrets', worker.metadata?.namespace, runtimeName(this.o, worker))
+    const secret = await this.call('get', 'Secret', worker, () => ignoreNotFound(this.o.kube.request<Secret>({ method: 'GET', path })))
+    // Only this controller's Secret: another controller's of the same name (a shared prefix) stays.
+    if (isOwnObject(secret, this.o)) {
+      const body = { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: secret?.metadata?.uid } }
+      await this.call('delete', 'Secret', worker, () => ignoreNotFound(this.o.kube.request({ method: 'DELETE', path, body })))
+    }
     return status
   }
 
@@ -134,6 +139,11 @@ export class PodBackend implements Backend {
     const body = { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name, namespace, labels, ownerReferences: [ownerReference(worker)] }, data }
     const existing = await this.call('get', 'Secret', worker, () => ignoreNotFound(this.o.kube.request<Secret>({ method: 'GET', path: corePath('secrets', namespace, name) })))
     let stored: Secret | undefined
+    if (existing && !isOwnObject(existing, this.o)) {
+      // Never overwrite a Secret this controller did not make (the upstream controller's, with the same prefix).
+      const owner = existing.metadata?.labels?.[LABEL_CONTROLLER] ?? 'no controller label'
+      throw new PodBackendError(`create Secret ${namespace}/${name} for Worker ${workerKey(worker)}: a Secret of that name exists and is not this controller's (${owner}); remove it or set another AGENTTEAMS_RESOURCE_PREFIX`)
+    }
     if (!existing) {
       stored = await this.call('create', 'Secret', worker, () => this.o.kube.request<Secret>({ method: 'POST', path: corePath('secrets', namespace), body }))
     } else if (JSON.stringify(sorted(existing.data)) !== JSON.stringify(sorted(data)) || JSON.stringify(sorted(existing.metadata?.labels)) !== JSON.stringify(sorted(labels))) {
@@ -145,9 +155,15 @@ export class PodBackend implements Backend {
     return { secretVersion: stored?.metadata?.resourceVersion ?? '', warnings }
   }
 
-  private getPod(worker: Worker): Promise<Pod | undefined> {
+  /**
+   * This controller's Pod of the Worker. A Pod of the same name that another controller made (the
+   * upstream controller shares the `agentteams-` prefix) is not this backend's: the reconciler
+   * finds it as a runtime object of the Worker and adopts it (runtime-objects.ts, adoption.ts).
+   */
+  private async getPod(worker: Worker): Promise<Pod | undefined> {
     const path = corePath('pods', worker.metadata?.namespace, runtimeName(this.o, worker))
-    return this.call('get', 'Pod', worker, () => ignoreNotFound(this.o.kube.request<Pod>({ method: 'GET', path })))
+    const pod = await this.call('get', 'Pod', worker, () => ignoreNotFound(this.o.kube.request<Pod & { metadata?: { labels?: Record<string, string> } }>({ method: 'GET', path })))
+    return isOwnObject(pod, this.o) ? pod : undefined
   }
 
   private async deletePod(worker: Worker, uid: string | undefined): Promise<void> {

@@ -6,7 +6,7 @@
 
 import type { Logger } from 'pino'
 import type { Worker } from '../api/worker.ts'
-import { type Backend, type BackendStatus, DepsError, RuntimeState, workerKey } from './backend.ts'
+import { type Backend, type BackendStatus, DepsError, isOwnObject, RuntimeState, workerKey } from './backend.ts'
 import type { BackoffPolicy } from './backoff.ts'
 import type { Clock } from './clock.ts'
 import type { EventRecorder } from './events.ts'
@@ -197,7 +197,8 @@ export class SandboxBackend implements Backend {
     if (!(await this.#apiServed())) return undefined
     const namespace = worker.metadata?.namespace ?? ''
     const claim = this.#claimOf(namespace, claimName(this.#o.settings, worker.metadata?.name ?? ''))
-    const sandboxes = this.#o.caches.sandboxes.byOwner(`${namespace}/${worker.metadata?.name ?? ''}`)
+    // The caches hold every Worker-labelled object, the upstream controller's too: this backend reads its own.
+    const sandboxes = this.#o.caches.sandboxes.byOwner(`${namespace}/${worker.metadata?.name ?? ''}`).filter((s) => isOwnObject(s, this.#o.settings))
     return this.#seen(claim, sandboxes)
   }
 
@@ -243,7 +244,8 @@ export class SandboxBackend implements Backend {
    */
   #claimOf(namespace: string, name: string): SandboxClaim | undefined {
     const key = `${namespace}/${name}`
-    const cached = this.#o.caches.claims.get(name, namespace)
+    const found = this.#o.caches.claims.get(name, namespace)
+    const cached = isOwnObject(found, this.#o.settings) ? found : undefined
     const created = this.#created.get(key)
     if (!created) return cached
     const caughtUp = cached !== undefined && cached.metadata.uid === created.claim.metadata.uid

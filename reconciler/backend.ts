@@ -102,6 +102,17 @@ export function runtimeLabels(naming: RuntimeNaming, worker: Worker): Record<str
   return { ...(worker.spec?.labels ?? {}), [LABEL_WORKER]: worker.metadata?.name ?? '', [LABEL_CONTROLLER]: naming.controllerName }
 }
 
+/** True when `obj` carries this controller's `agentteams.io/controller` label: made by this controller. */
+export function isOwnObject(obj: { metadata?: { labels?: Record<string, string> } } | undefined, naming: Pick<RuntimeNaming, 'controllerName'>): boolean {
+  return obj?.metadata?.labels?.[LABEL_CONTROLLER] === naming.controllerName
+}
+
+/**
+ * The label selector of every runtime object of any Worker, whatever controller made it: this
+ * controller's and the upstream controller's (product.md §11.1), which must be seen to be kept.
+ */
+export const WORKER_LABEL_SELECTOR = LABEL_WORKER
+
 /** The label selector of every object this controller created for any Worker. */
 export function ownedSelector(naming: RuntimeNaming): string {
   return `${LABEL_CONTROLLER}=${naming.controllerName},${LABEL_WORKER}`

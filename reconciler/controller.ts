@@ -34,6 +34,8 @@ export interface WatchSource<T extends ObjectWithMeta = ObjectWithMeta> {
   list: () => Promise<{ items: ReadonlyArray<ObjectWithMeta>; resourceVersion?: string | undefined }>
   /** Keys to reconcile when `obj` changes: itself for the primary kind, its owner otherwise. */
   keys: (obj: T) => string[]
+  /** Keys the cache's owner index files `obj` under (default `keys`). */
+  index?: (obj: T) => string[]
   /** The controller's own kind: its keys are its own names, so its cache needs no owner index. */
   primary?: boolean
   /** True for a change that needs no reconcile: the watch echo of the controller's own write (own-writes.ts). */
@@ -77,7 +79,7 @@ export class Controller {
     for (const source of options.sources) {
       this.informers.set(source.kind, new SupervisedInformer({
         kind: source.kind,
-        create: source.primary ? source.create : () => indexByOwner(source.create(), source.keys),
+        create: source.primary ? source.create : () => indexByOwner(source.create(), source.index ?? source.keys),
         list: source.list,
         onChange: (obj) => {
           if (source.isEcho?.(obj)) return

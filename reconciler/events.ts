@@ -20,6 +20,10 @@ export const EventReason = {
   Stopped: 'Stopped',
   Failed: 'Failed',
   CleanedUp: 'CleanedUp',
+  /** The Worker runs on a runtime another controller made, kept as it is (product.md §11.1). */
+  RuntimeAdopted: 'RuntimeAdopted',
+  /** A runtime object another controller made was deleted (stop, sleep, delete, or it had ended). */
+  LegacyRuntimeDeleted: 'LegacyRuntimeDeleted',
 } as const
 
 /** Records an Event about a Worker (fire and forget). */

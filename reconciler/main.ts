@@ -1,5 +1,6 @@
-// The reconciler process part: wires the API client, informers (Workers and the Pods and
-// ServiceAccounts this controller owns), the Worker reconcile, the backends and leader election;
+// The reconciler process part: wires the API client, informers (Workers, the Worker-labelled Pods
+// of any controller, this controller's ServiceAccounts), the Worker reconcile, the backends and
+// leader election;
 // answers readiness and liveness; shuts down by draining in-flight reconciles and releasing the lease.
 
 import { randomUUID } from 'node:crypto'
@@ -9,8 +10,8 @@ import type { KubeConfig } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import type { Config } from '../config/config.ts'
-import { GROUP, LABEL_WORKER, PLURAL, VERSION, type Worker } from '../api/worker.ts'
-import { type Backend, ownedSelector, type RuntimeNaming } from './backend.ts'
+import { GROUP, PLURAL, VERSION, type Worker } from '../api/worker.ts'
+import { type Backend, ownedSelector, type RuntimeNaming, WORKER_LABEL_SELECTOR } from './backend.ts'
 import { PodBackend } from './backend-pod.ts'
 import { systemClock, type Clock } from './clock.ts'
 import { type CacheReader, Controller, type WatchSource } from './controller.ts'
@@ -22,6 +23,8 @@ import { createReconcilerMetrics } from './metrics.ts'
 import { type ReconcilerOptions, resolveOptions, workerImages } from './options.ts'
 import { OwnWrites, trackOwnWrites } from './own-writes.ts'
 import { createWorkerReconciler } from './reconcile-worker.ts'
+import { type KubeObject, RuntimeKind, RuntimeObjects } from './runtime-objects.ts'
+import { extraKind, extraNamespaces, runtimeEnqueueKeys, runtimeIndexKeys, type RuntimeWatchScope, scopedKind } from './runtime-watch.ts'
 
 /** What an extension gets to build extra backends and watches (the sandbox backend plugs in here). */
 export interface BackendContext {
@@ -31,6 +34,10 @@ export interface BackendContext {
   options: ReconcilerOptions
   /** The watched namespace; undefined: all namespaces. */
   namespace: string | undefined
+  /** Where the Worker-labelled runtime objects are watched (the namespace, plus legacy namespaces). */
+  scope: RuntimeWatchScope
+  /** The Worker keys a change of a runtime object enqueues (runtime-watch.ts). */
+  runtimeKeys: (obj: ObjectWithMeta & { metadata?: { labels?: Record<string, string> } }) => string[]
   events: EventRecorder
   clock: Clock
   log: Logger
@@ -92,10 +99,7 @@ function source<T extends ObjectWithMeta>(kind: string, kubeconfig: KubeConfig, 
 const workerKey = (w: Worker): string[] => [`${w.metadata?.namespace ?? ''}/${w.metadata?.name ?? ''}`]
 
 /** The Worker key an owned object maps to, from its `agentteams.io/worker` label. */
-function ownerKey(obj: ObjectWithMeta & { metadata?: { labels?: Record<string, string> } }): string[] {
-  const worker = obj.metadata?.labels?.[LABEL_WORKER]
-  return worker ? [`${obj.metadata?.namespace ?? ''}/${worker}`] : []
-}
+const ownerKey = runtimeIndexKeys
 
 /** Starts the reconciler: caches at once, workers when this instance leads. */
 export async function startReconciler(options: StartReconcilerOptions): Promise<ReconcilerHandle> {
@@ -126,8 +130,12 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
     serviceAccounts: cache('ServiceAccount'),
   })
   const ns = settings.watchNamespace || undefined
+  const scope: RuntimeWatchScope = { namespace: ns, legacyNamespaces: config.legacyNamespaces }
+  const workerKeysNamed = (name: string): string[] =>
+    (controller?.cache<Worker>('Worker').list() ?? []).filter((w) => w.metadata?.name === name).map((w) => workerKey(w)[0]!)
+  const runtimeKeys = runtimeEnqueueKeys(scope, workerKeysNamed)
   const events = createEventRecorder({ kube, component: config.controllerName, instance: identity, clock, log })
-  const context: BackendContext = { kube, kubeconfig, naming, options: settings, namespace: ns, events, clock, log, cache }
+  const context: BackendContext = { kube, kubeconfig, naming, options: settings, namespace: ns, scope, runtimeKeys, events, clock, log, cache }
   const backends = new Map<string, Backend>([[pod.name, pod]])
   for (const b of options.backends?.(context) ?? []) backends.set(b.name, b)
 
@@ -141,7 +149,7 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
     },
   })
   const owned = ownedSelector(naming)
-  const core = (plural: string): Collection => ({ path: resourcePath({ group: '', version: 'v1', plural, namespace: ns }), labelSelector: owned })
+  const core = (plural: string, labelSelector: string, namespace = ns): Collection => ({ path: resourcePath({ group: '', version: 'v1', plural, namespace }), labelSelector })
   const workerCollection: Collection = { path: resourcePath({ group: GROUP, version: VERSION, plural: PLURAL, namespace: ns }) }
   const sources: WatchSource<any>[] = [
     {
@@ -149,10 +157,27 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
       primary: true,
       isEcho: (w: Worker) => ownWrites.isEcho(workerKey(w)[0]!, w.metadata?.resourceVersion),
     },
-    source('Pod', kubeconfig, kube, core('pods'), ownerKey),
-    source('ServiceAccount', kubeconfig, kube, core('serviceaccounts'), ownerKey),
+    // Every Worker-labelled Pod, whatever controller made it: the upstream controller's are the
+    // Worker's runtime too (product.md §11.1), in the scope and in each legacy namespace outside it.
+    { ...source('Pod', kubeconfig, kube, core('pods', WORKER_LABEL_SELECTOR), runtimeKeys), index: runtimeIndexKeys },
+    ...extraNamespaces(scope).map((n) => ({ ...source(extraKind('Pod', n), kubeconfig, kube, core('pods', WORKER_LABEL_SELECTOR, n), runtimeKeys), index: runtimeIndexKeys })),
+    source('ServiceAccount', kubeconfig, kube, core('serviceaccounts', owned), ownerKey),
     ...(options.sources?.(context) ?? []),
   ]
+  const kinds = backends.has('sandbox') ? [RuntimeKind.Pod, RuntimeKind.SandboxClaim, RuntimeKind.Sandbox] : [RuntimeKind.Pod]
+  const watched = new Set(sources.map((s) => s.kind))
+  const runtimes = new RuntimeObjects({
+    naming,
+    legacyPrefixes: config.legacyPrefixes,
+    legacyNamespaces: config.legacyNamespaces,
+    kube,
+    kinds,
+    cache: (kind, namespace) => {
+      const name = scopedKind(kind, namespace, scope)
+      return name !== undefined && watched.has(name) ? cache<KubeObject & ObjectWithMeta>(name) : undefined
+    },
+    workerNamespaces: (name) => workerKeysNamed(name).map((key) => key.slice(0, key.indexOf('/'))),
+  })
   const reconcile = createWorkerReconciler({
     kube: trackOwnWrites(kube, ownWrites),
     // The cached Worker, unless this controller has since written a newer version of it.
@@ -160,6 +185,9 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
     backends,
     naming,
     defaultBackendRuntime: config.defaultBackendRuntime,
+    runtimes,
+    claimTimeout: config.sandboxClaimTimeout,
+    serviceAccounts: cache('ServiceAccount'),
     events,
     clock,
     log,

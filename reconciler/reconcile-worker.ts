@@ -1,6 +1,9 @@
-// Level-based reconcile of one Worker key (product.md §3, §8): re-read the Worker from the cache,
-// finalizer first, then drive spec.state on the right backend. The transition rule is enforced
-// against reality with api/backend-runtime.ts; "empty status.backendRuntime ⇒ pod" holds on every path.
+// Level-based reconcile of one Worker key (product.md §3, §8, §11.1): re-read the Worker from the
+// cache, finalizer first, then drive spec.state on the right backend. The transition rule is enforced
+// against reality with api/backend-runtime.ts; "empty status.backendRuntime ⇒ pod" holds on every
+// path; and one runtime per Worker, ever: nothing is created while any runtime object of the Worker
+// exists (the upstream controller's included, which are adopted as they are), and Stopped is
+// reported only once none is left.
 
 import type { Logger } from 'pino'
 import { desiredState } from '../api/defaults.ts'
@@ -10,10 +13,12 @@ import { type Backend, type BackendRegistry, type BackendStatus, DepsError, Runt
 import type { Clock } from './clock.ts'
 import { type Result, TerminalError } from './controller.ts'
 import { EventReason, type EventRecorder } from './events.ts'
+import { adopt, releasedCondition } from './adoption.ts'
 import { addFinalizer, hasFinalizer, removeFinalizer } from './finalizer.ts'
 import { isInvalid } from './kube.ts'
 import type { KubeClient } from './kube.ts'
-import { deleteServiceAccount } from './service-account.ts'
+import { describeRuntimeObject, type RuntimeObject, type RuntimeObjects } from './runtime-objects.ts'
+import { deleteServiceAccount, type ServiceAccountCache } from './service-account.ts'
 import { type ConditionInput, nextStatus, recordBackendRuntime, statusChanged, type StatusInput, writeStatus } from './status.ts'
 
 export interface WorkerReconcilerDeps {
@@ -23,6 +28,12 @@ export interface WorkerReconcilerDeps {
   backends: BackendRegistry
   naming: RuntimeNaming
   defaultBackendRuntime: Runtime
+  /** Every runtime object of a Worker, this controller's and the upstream controller's. */
+  runtimes: RuntimeObjects
+  /** The sandbox claim timeout (Go duration), for reading an adopted #988 claim. */
+  claimTimeout: string
+  /** This controller's ServiceAccounts (the informer cache): only those are deleted. */
+  serviceAccounts?: ServiceAccountCache | undefined
   events: EventRecorder
   clock: Clock
   log: Logger
@@ -32,6 +43,8 @@ export interface WorkerReconcilerDeps {
 export const TRANSITION_RECHECK_MS = 30_000
 /** Look again for a backend that was not available (it may be registered after a restart). */
 export const UNAVAILABLE_RECHECK_MS = 60_000
+/** Look again this soon while runtime objects are being deleted (unlabelled ones send no watch event). */
+export const SETTLE_RECHECK_MS = 5_000
 
 const NOTHING: BackendStatus = { state: RuntimeState.NotFound }
 
@@ -93,6 +106,8 @@ function unavailableMessage(runtime: string): string {
 
 /** Desired Running: create or keep the runtime on the desired backend, unless the switch is blocked. */
 async function run(worker: Worker, d: WorkerReconcilerDeps): Promise<Result> {
+  const foreign = d.runtimes.cached(worker).filter((o) => !o.own)
+  if (foreign.length > 0) return runAdopted(worker, d, foreign)
   const applied = appliedBackendRuntime(worker)
   const appliedBackend = applied === undefined ? undefined : d.backends.get(applied)
   if (applied !== undefined && !appliedBackend) return unavailable(worker, d, applied)
@@ -108,9 +123,13 @@ async function run(worker: Worker, d: WorkerReconcilerDeps): Promise<Result> {
   const target = desiredBackendRuntime(worker, d.defaultBackendRuntime)
   const backend = d.backends.get(target)
   if (!backend) return unavailable(worker, d, target)
+  const before = target === applied ? current : await backend.status(worker)
+  if (before.state === RuntimeState.NotFound) {
+    const held = await creationBlocked(worker, d, target)
+    if (held) return held
+  }
   // Race closure (product.md §3): record the backend before any runtime object exists on it.
   const recorded = worker.status?.backendRuntime === target ? worker : await recordBackendRuntime(d.kube, worker, target)
-  const before = target === applied ? current : await backend.status(recorded)
   let after: BackendStatus
   try {
     after = await backend.create(recorded)
@@ -124,6 +143,7 @@ async function run(worker: Worker, d: WorkerReconcilerDeps): Promise<Result> {
   const conditions = [
     phase === WorkerPhase.Running ? ready('True', 'Running') : ready('False', after.reason ?? phase, after.message ?? ''),
     switchCondition(recorded, { allowed: true }, d),
+    ...optional(releasedCondition(recorded, `the adopted runtime is gone; the Worker runs on its own ${target} runtime`)),
   ]
   // Only the backend knows whether the deps reached the runtime; otherwise the condition keeps its value.
   if (after.depsDelivered) conditions.push({ type: ConditionType.DepsMaterialized, status: 'True', reason: 'Delivered', message: `env and token delivered by the ${target} backend` })
@@ -135,6 +155,73 @@ async function run(worker: Worker, d: WorkerReconcilerDeps): Promise<Result> {
 function requeue(own: number | undefined, status: BackendStatus): Result {
   const wanted = [own, status.requeueAfterMs].filter((v): v is number => v !== undefined && v >= 0)
   return wanted.length === 0 ? {} : { requeueAfterMs: Math.min(...wanted) }
+}
+
+const optional = <T>(value: T | undefined): T[] => (value === undefined ? [] : [value])
+
+/** A Worker that some controller already ran (`status.phase` set) may have unlabelled legacy objects. */
+const hasRun = (worker: Worker): boolean => Boolean(worker.status?.phase)
+
+/** The Worker's runtime objects: asked of the API server by name too when it ran before (runtime-objects.ts). */
+function findAll(worker: Worker, d: WorkerReconcilerDeps): Promise<RuntimeObject[]> | RuntimeObject[] {
+  return hasRun(worker) ? d.runtimes.all(worker) : d.runtimes.cached(worker)
+}
+
+const names = (objects: readonly RuntimeObject[]): string => objects.map(describeRuntimeObject).join(', ')
+
+/**
+ * Nothing may be created while any runtime object of the Worker exists on any backend (product.md
+ * §11.1): another controller's runtime is adopted instead; this controller's own on another backend
+ * (being deleted) is waited for. Undefined when the way is clear.
+ */
+async function creationBlocked(worker: Worker, d: WorkerReconcilerDeps, target: string): Promise<Result | undefined> {
+  const all = await findAll(worker, d)
+  const foreign = all.filter((o) => !o.own)
+  if (foreign.length > 0) return runAdopted(worker, d, foreign)
+  const elsewhere = all.filter((o) => o.backend !== target)
+  if (elsewhere.length === 0) return undefined
+  const text = `waiting for ${names(elsewhere)} to be deleted before the Worker starts on the ${target} backend`
+  await report(worker, d, { phase: WorkerPhase.Pending, message: text, conditions: [ready('False', 'PreviousRuntimeExists', text)] })
+  return { requeueAfterMs: SETTLE_RECHECK_MS }
+}
+
+/**
+ * The Worker runs on a runtime another controller made: keep it exactly as it is and report it
+ * (adoption.ts). Only an adopted runtime that has ended is removed, so that the next pass can
+ * create this controller's own in its place.
+ */
+async function runAdopted(worker: Worker, d: WorkerReconcilerDeps, foreign: RuntimeObject[]): Promise<Result> {
+  const adoption = adopt({ worker, foreign, defaultBackendRuntime: d.defaultBackendRuntime, now: d.clock.now(), claimTimeout: d.claimTimeout })
+  const removed = await d.runtimes.remove(worker, adoption.finished)
+  if (removed.length > 0) {
+    d.events.record(worker, 'Normal', EventReason.LegacyRuntimeDeleted, `deleted the finished ${names(removed)}; this controller creates the Worker's runtime in its place`)
+    d.log.info({ worker: workerKey(worker), objects: names(removed) }, 'deleted a finished runtime made by another controller')
+  }
+  await report(worker, d, adoption.status)
+  if (removed.length > 0) return { requeueAfterMs: SETTLE_RECHECK_MS }
+  return requeue(adoption.status.phase === WorkerPhase.Running ? undefined : TRANSITION_RECHECK_MS, adoption.state)
+}
+
+/**
+ * The runtime objects other controllers made go with Stopped, Sleeping and delete (uid
+ * precondition; an ambiguous one is left for the user). Returns those still there.
+ */
+async function removeForeign(worker: Worker, d: WorkerReconcilerDeps, exhaustive: boolean): Promise<RuntimeObject[]> {
+  const foreign = (await (exhaustive ? findAll(worker, d) : d.runtimes.cached(worker))).filter((o) => !o.own)
+  const removed = await d.runtimes.remove(worker, foreign)
+  if (removed.length > 0) {
+    d.events.record(worker, 'Normal', EventReason.LegacyRuntimeDeleted, `deleted ${names(removed)}, made by another controller`)
+    d.log.info({ worker: workerKey(worker), objects: names(removed) }, 'deleted runtime objects made by another controller')
+  }
+  return foreign
+}
+
+/** What a Worker waiting for `left` to go tells its user. */
+function leftMessage(left: readonly RuntimeObject[]): string {
+  const ambiguous = left.filter((o) => o.ambiguous)
+  const text = `waiting for ${names(left)} to be deleted`
+  if (ambiguous.length === 0) return text
+  return `${text}; ${names(ambiguous)} could belong to several Workers of this name (it is in a legacy namespace with no owner reference), so this controller does not delete it: delete it by hand`
 }
 
 async function createFailed(worker: Worker, d: WorkerReconcilerDeps, target: string, error: unknown): Promise<Result> {
@@ -168,10 +255,17 @@ async function putAway(worker: Worker, d: WorkerReconcilerDeps, state: typeof Wo
   } else if (backend && state === WorkerState.Stopped && (after.state !== RuntimeState.NotFound || worker.status?.phase !== WorkerPhase.Stopped)) {
     after = await backend.delete(worker)
   }
-  const settled = after.state === RuntimeState.NotFound || (state === WorkerState.Sleeping && after.state === RuntimeState.Sleeping)
+  // Never Stopped while another controller's runtime object of the Worker exists: it goes too.
+  const left = await removeForeign(worker, d, worker.status?.phase !== done)
+  const ownSettled = after.state === RuntimeState.NotFound || (state === WorkerState.Sleeping && after.state === RuntimeState.Sleeping)
+  const settled = ownSettled && left.length === 0
   const phase = settled ? done : WorkerPhase.Stopping
-  const verdict = checkBackendSwitch(worker, { defaultBackendRuntime: d.defaultBackendRuntime, appliedRuntimeExists: after.state !== RuntimeState.NotFound })
-  await report(worker, d, { phase, message: settled ? '' : message(after), conditions: [ready('False', phase), switchCondition(worker, verdict, d)] })
+  const exists = after.state !== RuntimeState.NotFound || left.length > 0
+  const verdict = checkBackendSwitch(worker, { defaultBackendRuntime: d.defaultBackendRuntime, appliedRuntimeExists: exists })
+  const text = settled ? '' : [ownSettled ? '' : message(after), left.length > 0 ? leftMessage(left) : ''].filter(Boolean).join('; ')
+  const conditions = [ready('False', phase), switchCondition(worker, verdict, d), ...optional(settled ? releasedCondition(worker, `the adopted runtime was removed (spec.state=${state})`) : undefined)]
+  await report(worker, d, { phase, message: text, conditions })
+  if (left.length > 0) return { requeueAfterMs: SETTLE_RECHECK_MS }
   return requeue(settled ? undefined : TRANSITION_RECHECK_MS, after)
 }
 
@@ -191,6 +285,8 @@ async function report(worker: Worker, d: WorkerReconcilerDeps, input: StatusInpu
   const cond = (s: typeof before, type: string) => s.conditions?.find((c) => c.type === type)
   const blocked = cond(next, ConditionType.BackendSwitchBlocked)
   if (blocked?.status === 'True' && cond(before, ConditionType.BackendSwitchBlocked)?.status !== 'True') d.events.record(worker, 'Warning', EventReason.BackendSwitchBlocked, blocked.message)
+  const adopted = cond(next, ConditionType.RuntimeAdopted)
+  if (adopted?.status === 'True' && cond(before, ConditionType.RuntimeAdopted)?.status !== 'True') d.events.record(worker, 'Normal', EventReason.RuntimeAdopted, adopted.message)
   const readyNow = cond(next, ConditionType.Ready)
   if (readyNow?.reason === 'BackendUnavailable' && cond(before, ConditionType.Ready)?.reason !== 'BackendUnavailable') d.events.record(worker, 'Warning', EventReason.BackendUnavailable, readyNow.message)
   if (next.phase === before.phase) return
@@ -219,7 +315,8 @@ async function finalize(worker: Worker, d: WorkerReconcilerDeps): Promise<Result
     const left = await other.delete(worker)
     if (left.state !== RuntimeState.NotFound) return { requeueAfterMs: 1000 }
   }
-  await deleteServiceAccount(d.kube, d.naming, worker)
+  if ((await removeForeign(worker, d, true)).length > 0) return { requeueAfterMs: SETTLE_RECHECK_MS }
+  await deleteServiceAccount(d.kube, d.naming, worker, d.serviceAccounts)
   d.events.record(worker, 'Normal', EventReason.CleanedUp, `removed the Worker's runtime from the ${applied} backend and its ServiceAccount`)
   await removeFinalizer(d.kube, worker)
   d.log.info({ worker: workerKey(worker) }, 'cleaned up; finalizer removed')

@@ -74,7 +74,7 @@ export function sandboxExtension(o: SandboxExtensionOptions): {
       return [backend]
     },
     sources: (ctx) =>
-      sandboxWatchSources({ kubeconfig: ctx.kubeconfig, kube: ctx.kube, naming: ctx.naming, namespace: ctx.namespace, clock: ctx.clock, probeEveryMs: o.probeEveryMs }),
+      sandboxWatchSources({ kubeconfig: ctx.kubeconfig, kube: ctx.kube, scope: ctx.scope, keys: ctx.runtimeKeys, clock: ctx.clock, probeEveryMs: o.probeEveryMs }),
   }
 }
 

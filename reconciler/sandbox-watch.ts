@@ -1,13 +1,14 @@
-// The watches the sandbox backend needs (product.md §8): Sandboxes and SandboxClaims labelled for
-// this controller, each change enqueuing the Worker named by its `agentteams.io/worker` label, and
+// The watches the sandbox backend needs (product.md §8, §11.1): Sandboxes and SandboxClaims that
+// carry the `agentteams.io/worker` label, whatever controller made them (the upstream controller's
+// belong to the Worker too), each change enqueuing the Worker named by that label, and
 // the SandboxSets (warm pools) the backend reads from the cache instead of the API server.
 // The OpenKruise API is optional: while it is not served, these caches count as synced and empty
 // (so pod Workers are never held up) and look again periodically; once it is served the informer
 // asks its supervisor for a restart, and the real watch starts — no controller restart needed.
 
 import type { KubeConfig } from '@kubernetes/client-node'
-import { LABEL_WORKER } from '../api/worker.ts'
-import { ownedSelector, type RuntimeNaming } from './backend.ts'
+import { WORKER_LABEL_SELECTOR } from './backend.ts'
+import { extraKind, extraNamespaces, runtimeIndexKeys, type RuntimeWatchScope } from './runtime-watch.ts'
 import { systemClock, type Clock, type TimerHandle } from './clock.ts'
 import type { WatchSource } from './controller.ts'
 import type { CacheInformer } from './informer.ts'
@@ -27,9 +28,10 @@ export interface LabelledObject {
 export interface SandboxWatchOptions {
   kubeconfig: KubeConfig
   kube: KubeClient
-  naming: RuntimeNaming
-  /** Watch one namespace; empty or undefined: all namespaces. */
-  namespace?: string | undefined
+  /** Where runtime objects are watched (the reconciler's namespace, legacy namespaces). */
+  scope: RuntimeWatchScope
+  /** The Worker keys a change of a Sandbox or SandboxClaim enqueues (runtime-watch.ts). */
+  keys: (obj: LabelledObject) => string[]
   clock?: Clock
   probeEveryMs?: number
 }
@@ -37,12 +39,6 @@ export interface SandboxWatchOptions {
 /** Raised (as an informer `error`) when the API appears, so the supervisor starts the real watch. */
 export class SandboxApiAppeared extends Error {
   override name = 'SandboxApiAppeared'
-}
-
-/** `namespace/worker` of the Worker an object belongs to, or nothing for an unlabelled one. */
-export function workerKeys(obj: LabelledObject): string[] {
-  const worker = obj.metadata?.labels?.[LABEL_WORKER]
-  return worker ? [`${obj.metadata?.namespace ?? ''}/${worker}`] : []
 }
 
 /** True when `plural` is served under agents.kruise.io/v1alpha1 (discovery); 404 → false. */
@@ -122,26 +118,15 @@ class ApiOptionalInformer<T> implements CacheInformer<T> {
 }
 
 /**
- * Watch sources for Sandboxes and SandboxClaims owned by this controller, and for SandboxSets (the
- * warm pools, read by name from the cache before each claim), to add to the Worker controller's
- * sources. They never block its start when the OpenKruise CRDs are absent.
+ * Watch sources for Sandboxes and SandboxClaims of any Worker (in the reconciler's scope and in
+ * each legacy namespace outside it), and for SandboxSets (the warm pools, read by name from the
+ * cache before each claim), to add to the Worker controller's sources. They never block its start
+ * when the OpenKruise CRDs are absent.
  */
 export function sandboxWatchSources(options: SandboxWatchOptions): WatchSource<LabelledObject>[] {
   const clock = options.clock ?? systemClock
-  const owned = ownedSelector(options.naming)
-  const kinds = [
-    // Found by the Worker they belong to (their agentteams.io/worker label enqueues it).
-    ['Sandbox', SandboxPlural.Sandbox, owned, workerKeys],
-    ['SandboxClaim', SandboxPlural.SandboxClaim, owned, workerKeys],
-    // Not selected by label: a pool whose labels someone removed must still be found (and its labels
-    // put back); a namespace holds a handful of pools. A pool change enqueues no Worker.
-    ['SandboxSet', SandboxPlural.SandboxSet, undefined, () => []],
-  ] as const
-  return kinds.map(([kind, plural, labelSelector, keys]) => {
-    const collection: Collection = {
-      path: resourcePath({ group: SANDBOX_GROUP, version: SANDBOX_VERSION, plural, namespace: options.namespace || undefined }),
-      labelSelector,
-    }
+  const source = (kind: string, plural: string, namespace: string | undefined, labelSelector: string | undefined, keys: (o: LabelledObject) => string[], index?: (o: LabelledObject) => string[]): WatchSource<LabelledObject> => {
+    const collection: Collection = { path: resourcePath({ group: SANDBOX_GROUP, version: SANDBOX_VERSION, plural, namespace }), labelSelector }
     const served = () => sandboxApiServed(options.kube, plural)
     return {
       kind,
@@ -152,6 +137,16 @@ export function sandboxWatchSources(options: SandboxWatchOptions): WatchSource<L
         throw error
       }),
       keys,
+      ...(index ? { index } : {}),
     }
-  })
+  }
+  const runtimeKinds = [['Sandbox', SandboxPlural.Sandbox], ['SandboxClaim', SandboxPlural.SandboxClaim]] as const
+  const scoped = [{ suffix: (k: string) => k, namespace: options.scope.namespace }, ...extraNamespaces(options.scope).map((n) => ({ suffix: (k: string) => extraKind(k, n), namespace: n as string | undefined }))]
+  return [
+    // Found by the Worker they belong to: indexed by their agentteams.io/worker label.
+    ...scoped.flatMap(({ suffix, namespace }) => runtimeKinds.map(([kind, plural]) => source(suffix(kind), plural, namespace, WORKER_LABEL_SELECTOR, options.keys, runtimeIndexKeys))),
+    // Not selected by label: a pool whose labels someone removed must still be found (and its labels
+    // put back); a namespace holds a handful of pools. A pool change enqueues no Worker.
+    source('SandboxSet', SandboxPlural.SandboxSet, options.scope.namespace, undefined, () => []),
+  ]
 }

@@ -3,8 +3,8 @@
 // is deleted (by the finalizer), never when it merely stops.
 
 import type { Worker } from '../api/worker.ts'
-import { ownerReference, runtimeLabels, runtimeName, type RuntimeNaming } from './backend.ts'
-import { ignoreNotFound, isAlreadyExists, type KubeClient, resourcePath } from './kube.ts'
+import { isOwnObject, ownerReference, runtimeLabels, runtimeName, type RuntimeNaming } from './backend.ts'
+import { ignoreNotFound, isAlreadyExists, isConflict, type KubeClient, resourcePath } from './kube.ts'
 
 const path = (namespace: string | undefined, name?: string) => resourcePath({ group: '', version: 'v1', plural: 'serviceaccounts', namespace, name })
 
@@ -42,11 +42,24 @@ export async function ensureServiceAccount(kube: KubeClient, naming: RuntimeNami
   return name
 }
 
-/** Deletes the Worker's ServiceAccount; a missing one is fine. */
-export async function deleteServiceAccount(kube: KubeClient, naming: RuntimeNaming, worker: Worker): Promise<void> {
+interface ServiceAccount {
+  metadata?: { uid?: string; labels?: Record<string, string> }
+}
+
+/**
+ * Deletes the Worker's ServiceAccount when this controller made it (`cache` holds only those); a
+ * missing one is fine. Another controller's account of the same name (the upstream controller's,
+ * with the same prefix) is never deleted (product.md §11.1). The uid precondition spares a
+ * replacement. One that is not cached (yet) is left to garbage collection: it is owned by the Worker.
+ */
+export async function deleteServiceAccount(kube: KubeClient, naming: RuntimeNaming, worker: Worker, cache?: ServiceAccountCache): Promise<void> {
   const name = runtimeName(naming, worker)
   const namespace = worker.metadata?.namespace
-  await ignoreNotFound(kube.request({ method: 'DELETE', path: path(namespace, name) })).catch((cause) => {
+  const account = cache?.get(name, namespace) as ServiceAccount | undefined
+  if (!isOwnObject(account, naming)) return
+  const body = { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: account?.metadata?.uid } }
+  await ignoreNotFound(kube.request({ method: 'DELETE', path: path(namespace, name), body })).catch((cause) => {
+    if (isConflict(cause)) return
     throw new ServiceAccountError(`delete ServiceAccount ${namespace}/${name}: ${cause.message}`, { cause })
   })
 }

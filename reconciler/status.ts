@@ -12,6 +12,11 @@ export interface ConditionInput {
   status: 'True' | 'False' | 'Unknown'
   reason: string
   message: string
+  /**
+   * The generation the condition was decided on; default the Worker's current one. RuntimeAdopted
+   * keeps the generation of the adoption, so a later spec change can be told apart.
+   */
+  observedGeneration?: number | undefined
 }
 
 /** The status fields the reconciler owns. Conditions not listed are kept as they are. */
@@ -39,7 +44,8 @@ export function nextStatus(worker: Worker, input: StatusInput, now: string): Wor
   const conditions: Condition[] = input.conditions.map((c) => {
     const prev = old.get(c.type)
     const lastTransitionTime = prev && prev.status === c.status ? prev.lastTransitionTime : now
-    return { type: c.type, status: c.status, reason: c.reason, message: c.message, lastTransitionTime, ...(generation !== undefined ? { observedGeneration: generation } : {}) }
+    const observed = c.observedGeneration ?? generation
+    return { type: c.type, status: c.status, reason: c.reason, message: c.message, lastTransitionTime, ...(observed !== undefined ? { observedGeneration: observed } : {}) }
   })
   for (const c of stored.conditions ?? []) if (!decided.has(c.type)) conditions.push(c)
   const status: WorkerStatus = { ...stored, phase: input.phase, message: input.message, conditions }

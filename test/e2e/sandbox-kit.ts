@@ -15,6 +15,7 @@ import type { BackoffPolicy } from '../../reconciler/backoff.ts'
 import type { DepsStore } from '../../reconciler/deps.ts'
 import type { KubeClient, KubeRequest } from '../../reconciler/kube.ts'
 import { startReconciler } from '../../reconciler/main.ts'
+import type { ReconcilerOptions } from '../../reconciler/options.ts'
 import type { Sandbox, SandboxClaim, SandboxSettings } from '../../reconciler/sandbox-objects.ts'
 import { NAMING, sandboxSettings, WORKER_IMAGE } from './sandbox-settings.ts'
 import { sandboxExtension } from '../../reconciler/sandbox-setup.ts'
@@ -57,10 +58,15 @@ export interface SandboxControllerOptions {
   settings?: Partial<SandboxSettings>
   /** Called before every SandboxClaim create reaches the API server (order checks). */
   beforeClaimCreate?: (claim: SandboxClaim) => Promise<void>
+  /** More configuration, as environment variables (e.g. AGENTTEAMS_LEGACY_NAMESPACES). */
+  env?: Record<string, string>
+  /** Reconciler settings on top of the test defaults (e.g. leader election on). */
+  overrides?: Partial<ReconcilerOptions>
 }
 
 export interface TestController {
   close(): Promise<void>
+  isLeader(): boolean
 }
 
 /** Wraps the API client so `beforeClaimCreate` sees each claim before the API server does. */
@@ -91,7 +97,7 @@ export async function startSandboxController(cp: ControlPlane, namespace: string
     probeEveryMs: 1000,
   })
   const handle = await startReconciler({
-    config: loadConfig({ AGENTTEAMS_CONTROLLER_NAME: controllerName, AGENTTEAMS_RESOURCE_PREFIX: resourcePrefix }),
+    config: loadConfig({ AGENTTEAMS_CONTROLLER_NAME: controllerName, AGENTTEAMS_RESOURCE_PREFIX: resourcePrefix, ...o.env }),
     log,
     registry: new Registry(),
     kubeconfig: kubeconfigFor(cp),
@@ -102,11 +108,12 @@ export async function startSandboxController(cp: ControlPlane, namespace: string
       controllerUrl: 'http://controller.agentteams.svc:8090',
       maxConcurrentReconciles: 2,
       ...(o.tokenExpirationSeconds ? { authTokenExpirationSeconds: o.tokenExpirationSeconds } : {}),
+      ...o.overrides,
     },
     wrapKube: (kube) => watchClaimCreates(kube, o.beforeClaimCreate),
     ...extension,
   })
-  return { close: () => handle.close() }
+  return { close: () => handle.close(), isLeader: () => handle.isLeader() }
 }
 
 // ---- The OpenKruise controller's part -------------------------------------------------------

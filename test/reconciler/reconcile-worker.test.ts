@@ -9,18 +9,35 @@ import type { Backend, BackendStatus, RuntimeState } from '../../reconciler/back
 import type { KubeClient, KubeRequest } from '../../reconciler/kube.ts'
 import { KubeError } from '../../reconciler/kube.ts'
 import { reconcileWorker, type WorkerReconcilerDeps } from '../../reconciler/reconcile-worker.ts'
+import { type KubeObject, RuntimeObjects } from '../../reconciler/runtime-objects.ts'
 import { FakeClock } from './fake-clock.ts'
 
 /** One shared log of everything that happened, in order. */
 type Log = string[]
 
-/** The Worker as the API server holds it, behind merge patches with resourceVersion checks. */
-function fakeKube(stored: { worker: Worker }, log: Log): KubeClient {
+/** A runtime object in the fake cluster: `pods`, `sandboxclaims` or `sandboxes`. */
+interface Stored { plural: string; object: KubeObject }
+
+/** The Worker as the API server holds it, behind merge patches with resourceVersion checks; runtime objects listed by name and deleted. */
+function fakeKube(stored: { worker: Worker; objects: Stored[] }, log: Log): KubeClient {
   let rv = 10
   return {
     close: async () => {},
     async request<T>(req: KubeRequest): Promise<T> {
       const body = req.body as any
+      const runtime = /\/namespaces\/([^/]+)\/(pods|sandboxclaims|sandboxes)(?:\/([^/]+))?$/.exec(req.path)
+      if (runtime && req.method === 'GET' && !runtime[3]) {
+        const name = String(req.query?.['fieldSelector'] ?? '').replace('metadata.name=', '')
+        return { items: stored.objects.filter((o) => o.plural === runtime[2] && o.object.metadata?.namespace === runtime[1] && o.object.metadata?.name === name).map((o) => o.object) } as T
+      }
+      if (runtime && req.method === 'DELETE') {
+        const found = stored.objects.find((o) => o.plural === runtime[2] && o.object.metadata?.namespace === runtime[1] && o.object.metadata?.name === runtime[3])
+        if (!found) throw new KubeError('not found', { code: 404, reason: 'NotFound' })
+        if (body?.preconditions?.uid !== found.object.metadata?.uid) throw new KubeError('uid precondition', { code: 409, reason: 'Conflict' })
+        log.push(`delete ${runtime[2]} ${runtime[3]}`)
+        found.object.metadata!.deletionTimestamp = '2026-01-01T00:00:00Z'
+        return {} as T
+      }
       if (req.method === 'POST' && req.path.endsWith('/events')) return {} as T
       if (req.method === 'DELETE' && req.path.includes('/serviceaccounts/')) {
         log.push('delete ServiceAccount')
@@ -74,11 +91,28 @@ function fakeBackend(name: string, log: Log, initial: RuntimeState = 'NotFound')
   return b
 }
 
-function setup(worker: Worker, backends: Backend[], log: Log = [], frozenCache = false) {
-  const stored = { worker: { metadata: { name: 'w', namespace: 'ns', uid: 'u1', generation: 1, resourceVersion: '1', ...worker.metadata }, spec: worker.spec ?? {}, status: worker.status ?? {} } as Worker }
+function setup(worker: Worker, backends: Backend[], log: Log = [], frozenCache = false, objects: Stored[] = []) {
+  const stored = { worker: { metadata: { name: 'w', namespace: 'ns', uid: 'u1', generation: 1, resourceVersion: '1', ...worker.metadata }, spec: worker.spec ?? {}, status: worker.status ?? {} } as Worker, objects }
   const cached = structuredClone(stored.worker)
+  const kube = fakeKube(stored, log)
+  const kindOf: Record<string, string> = { Pod: 'pods', SandboxClaim: 'sandboxclaims', Sandbox: 'sandboxes' }
+  const runtimes = new RuntimeObjects({
+    naming: { controllerName: 'c', resourcePrefix: 'p-' },
+    legacyPrefixes: ['hiclaw-'],
+    legacyNamespaces: [],
+    kube,
+    kinds: ['Pod', 'SandboxClaim', 'Sandbox'],
+    // The informer caches: the labelled objects, by `namespace/worker`.
+    cache: (kind, namespace) => ({
+      byOwner: (key) => stored.objects.filter((o) => o.plural === kindOf[kind] && o.object.metadata?.namespace === namespace && `${namespace}/${o.object.metadata?.labels?.['agentteams.io/worker']}` === key).map((o) => o.object),
+    }),
+    workerNamespaces: () => ['ns'],
+  })
   const deps: WorkerReconcilerDeps = {
-    kube: fakeKube(stored, log),
+    kube,
+    runtimes,
+    claimTimeout: '5m',
+    serviceAccounts: { get: () => ({ metadata: { uid: 'sa1', labels: { 'agentteams.io/controller': 'c' } } }) },
     workers: frozenCache ? { get: () => cached } : { get: () => structuredClone(stored.worker) },
     backends: new Map(backends.map((b) => [b.name, b])),
     naming: { controllerName: 'c', resourcePrefix: 'p-' },
@@ -242,4 +276,121 @@ t.test('delete: the finalizer stays while a leftover on the other backend is sti
   const { stored, run } = setup(worker, [fakeBackend('pod', []), sandbox])
   t.same(await run(), { requeueAfterMs: 1000 })
   t.same(stored.worker.metadata?.finalizers, ['agentteams.io/cleanup'])
+})
+
+/** A Pod as the upstream controller makes it: its prefix, its controller label, owned by the Worker. */
+function upstreamPod(phase: 'Running' | 'Failed', extra: Partial<NonNullable<KubeObject['metadata']>> = {}): Stored {
+  return {
+    plural: 'pods',
+    object: {
+      metadata: {
+        name: 'hiclaw-worker-w',
+        namespace: 'ns',
+        uid: 'legacy-pod-1',
+        labels: { 'agentteams.io/worker': 'w', 'agentteams.io/controller': 'hiclaw-controller', app: 'hiclaw-worker' },
+        ownerReferences: [{ kind: 'Worker', uid: 'u1', controller: true }],
+        ...extra,
+      },
+      status: { phase, conditions: [{ type: 'Ready', status: phase === 'Running' ? 'True' : 'False' }] },
+    },
+  }
+}
+const legacyRunning: Worker = { spec: { runtime: 'openclaw' }, status: { phase: 'Running' } }
+const adoptedOf = (w: Worker) => w.status?.conditions?.find((c) => c.type === 'RuntimeAdopted')
+
+t.test('one runtime: a running upstream Pod is adopted as it is, never duplicated', async (t) => {
+  const log: Log = []
+  const { stored, run, actions } = setup(legacyRunning, [fakeBackend('pod', log), fakeBackend('sandbox', log)], log, false, [upstreamPod('Running')])
+  t.same(await run(), {}, 'nothing to poll: a running adopted Pod reports through its watch')
+  t.same(actions(), [], 'no backend creates anything beside it')
+  t.notOk(log.some((l) => l.startsWith('delete')), 'and nothing is deleted')
+  t.equal(stored.worker.status?.backendRuntime, 'pod')
+  t.equal(stored.worker.status?.phase, 'Running')
+  t.match(adoptedOf(stored.worker), { status: 'True', reason: 'LegacyRuntimeAdopted', message: /Pod ns\/hiclaw-worker-w \(made by hiclaw-controller\)/, observedGeneration: 1 })
+  t.ok(log.includes('event Normal RuntimeAdopted'))
+  await run()
+  t.equal(log.filter((l) => l === 'event Normal RuntimeAdopted').length, 1, 'one Event, not one per pass')
+})
+
+t.test('one runtime: a spec change of an adopted Worker is reported and waits for Stopped → Running', async (t) => {
+  const log: Log = []
+  const { stored, run, actions } = setup(legacyRunning, [fakeBackend('pod', log), fakeBackend('sandbox', log)], log, false, [upstreamPod('Running')])
+  await run()
+  stored.worker = { ...stored.worker, metadata: { ...stored.worker.metadata, generation: 2 }, spec: { ...stored.worker.spec, image: 'example.com/worker:2' } }
+  await run()
+  t.same(actions(), [], 'the running Pod is not replaced unasked')
+  t.match(adoptedOf(stored.worker), { status: 'True', reason: 'SpecChangedSinceAdoption', observedGeneration: 1 })
+  t.match(stored.worker.status?.message, /spec changed after the runtime was adopted \(generation 1 → 2\): set spec.state=Stopped/)
+})
+
+t.test('one runtime: a legacy Worker switched to sandbox with its upstream Pod running is blocked', async (t) => {
+  const log: Log = []
+  const { stored, run, actions } = setup({ spec: { backendRuntime: 'sandbox' }, status: { phase: 'Running' } }, [fakeBackend('pod', log), fakeBackend('sandbox', log)], log, false, [upstreamPod('Running')])
+  await run()
+  t.same(actions(), [])
+  t.match(blocked(stored.worker), { status: 'True', message: /current=pod, desired=sandbox/ })
+})
+
+t.test('one runtime: Stopped deletes the upstream Pod (uid precondition) and reports Stopped only once it is gone', async (t) => {
+  const log: Log = []
+  const legacyPod = upstreamPod('Running')
+  const { stored, run } = setup({ spec: { state: 'Stopped' }, status: { phase: 'Running' } }, [fakeBackend('pod', log), fakeBackend('sandbox', log)], log, false, [legacyPod])
+  t.same(await run(), { requeueAfterMs: 5000 })
+  t.ok(log.includes('delete pods hiclaw-worker-w'))
+  t.equal(stored.worker.status?.phase, 'Stopping', 'not Stopped while the Pod terminates')
+  t.match(stored.worker.status?.message, /waiting for Pod ns\/hiclaw-worker-w to be deleted/)
+  t.equal(blocked(stored.worker)?.status, 'False')
+  await run()
+  t.equal(stored.worker.status?.phase, 'Stopping')
+  stored.objects.length = 0
+  await run()
+  t.equal(stored.worker.status?.phase, 'Stopped', 'Stopped once nothing of the Worker exists')
+})
+
+t.test('one runtime: an unlabelled Pod with a legacy name, found by asking the API server, blocks a create', async (t) => {
+  const log: Log = []
+  const unlabelled = upstreamPod('Running', { labels: { app: 'hiclaw-worker' } })
+  const { stored, run, actions } = setup({ spec: {}, status: { phase: 'Stopped', backendRuntime: 'pod' } }, [fakeBackend('pod', log), fakeBackend('sandbox', log)], log, false, [unlabelled])
+  await run()
+  t.same(actions(), [], 'no second runtime')
+  t.match(adoptedOf(stored.worker), { status: 'True', message: /Pod ns\/hiclaw-worker-w \(made by an unlabelled controller\)/ })
+})
+
+t.test('one runtime: objects of other Workers are never taken for this one', async (t) => {
+  const log: Log = []
+  const namesake = upstreamPod('Running', { ownerReferences: [{ kind: 'Worker', uid: 'another-worker', controller: true }] })
+  const replicaSetPod = upstreamPod('Running', { name: 'hiclaw-worker-w', uid: 'rs', labels: {}, ownerReferences: [{ kind: 'ReplicaSet', uid: 'rs1', controller: true }] })
+  const lookalike = upstreamPod('Running', { name: 'hiclaw-worker-w-2', uid: 'x', labels: {}, ownerReferences: [] })
+  const { stored, run, actions } = setup({ spec: {}, status: { phase: 'Running', backendRuntime: 'pod' } }, [fakeBackend('pod', log), fakeBackend('sandbox', log)], log, false, [namesake, replicaSetPod, lookalike])
+  await run()
+  t.same(actions(), ['pod.create'], "the Worker's own runtime is created")
+  t.equal(adoptedOf(stored.worker), undefined)
+  stored.worker = { ...stored.worker, spec: { state: 'Stopped' } }
+  await run()
+  t.notOk(log.some((l) => l.startsWith('delete pods')), 'and Stopped deletes none of them')
+})
+
+t.test('one runtime: a finished upstream Pod is removed, then replaced by this controller\'s own', async (t) => {
+  const log: Log = []
+  const { stored, run, actions } = setup(legacyRunning, [fakeBackend('pod', log), fakeBackend('sandbox', log)], log, false, [upstreamPod('Failed')])
+  t.same(await run(), { requeueAfterMs: 5000 })
+  t.ok(log.includes('delete pods hiclaw-worker-w'))
+  t.equal(stored.worker.status?.phase, 'Failed')
+  t.same(actions(), [], 'nothing created while it still exists')
+  stored.objects.length = 0
+  await run()
+  t.same(actions(), ['pod.create'])
+  t.match(adoptedOf(stored.worker), { status: 'False', reason: 'LegacyRuntimeGone' })
+})
+
+t.test('delete: the upstream Pod goes before the finalizer', async (t) => {
+  const log: Log = []
+  const worker = { ...legacyRunning, metadata: { deletionTimestamp: '2026-01-01T00:00:00Z', finalizers: ['agentteams.io/cleanup'] } }
+  const { stored, run } = setup(worker, [fakeBackend('pod', log), fakeBackend('sandbox', log)], log, false, [upstreamPod('Running')])
+  t.same(await run(), { requeueAfterMs: 5000 })
+  t.ok(log.includes('delete pods hiclaw-worker-w'))
+  t.same(stored.worker.metadata?.finalizers, ['agentteams.io/cleanup'], 'kept while the Pod terminates')
+  stored.objects.length = 0
+  await run()
+  t.same(stored.worker.metadata?.finalizers, [])
 })

@@ -5,7 +5,8 @@
 import t from 'tap'
 import { KubeConfig } from '@kubernetes/client-node'
 import { KubeError, type KubeClient, type KubeRequest } from '../../reconciler/kube.ts'
-import { sandboxApiServed, sandboxWatchSources, SandboxApiAppeared, workerKeys } from '../../reconciler/sandbox-watch.ts'
+import { sandboxApiServed, sandboxWatchSources, SandboxApiAppeared } from '../../reconciler/sandbox-watch.ts'
+import { runtimeEnqueueKeys, runtimeIndexKeys } from '../../reconciler/runtime-watch.ts'
 import { FakeClock } from './fake-clock.ts'
 
 function kubeWith(served: () => boolean): KubeClient & { requests: KubeRequest[] } {
@@ -22,7 +23,6 @@ function kubeWith(served: () => boolean): KubeClient & { requests: KubeRequest[]
   }
 }
 
-const naming = { controllerName: 'wrc', resourcePrefix: 'agentteams-' }
 
 t.test('discovery: served or not; other errors propagate', async (t) => {
   t.equal(await sandboxApiServed(kubeWith(() => true), 'sandboxes'), true)
@@ -36,7 +36,7 @@ t.test('API missing: the cache starts synced and empty, then reports the API onc
   let served = false
   const clock = new FakeClock()
   const kube = kubeWith(() => served)
-  const [sandboxes] = sandboxWatchSources({ kubeconfig: new KubeConfig(), kube, naming, namespace: 'ns', clock, probeEveryMs: 1000 })
+  const [sandboxes] = sandboxWatchSources({ kubeconfig: new KubeConfig(), kube, scope: { namespace: 'ns', legacyNamespaces: [] }, keys: runtimeIndexKeys, clock, probeEveryMs: 1000 })
   t.equal(sandboxes?.kind, 'Sandbox')
   const informer = sandboxes!.create()
   const errors: unknown[] = []
@@ -57,10 +57,25 @@ t.test('API missing: the cache starts synced and empty, then reports the API onc
 })
 
 t.test('Sandboxes and SandboxClaims map to their Worker; SandboxSets (pools) to none', async (t) => {
-  const sources = sandboxWatchSources({ kubeconfig: new KubeConfig(), kube: kubeWith(() => true), naming })
+  const scope = { namespace: undefined, legacyNamespaces: [] }
+  const sources = sandboxWatchSources({ kubeconfig: new KubeConfig(), kube: kubeWith(() => true), scope, keys: runtimeIndexKeys })
   t.same(sources.map((s) => s.kind), ['Sandbox', 'SandboxClaim', 'SandboxSet'])
   const pools = sources.find((s) => s.kind === 'SandboxSet')!
   t.same(pools.keys({ apiVersion: 'v', kind: 'SandboxSet', metadata: { namespace: 'ns', name: 'agentteams-builtin', labels: { 'agentteams.io/worker': 'alice' } } }), [], 'a pool change enqueues no Worker')
-  t.same(workerKeys({ apiVersion: 'v', kind: 'Sandbox', metadata: { namespace: 'ns', name: 'sbx', labels: { 'agentteams.io/worker': 'alice' } } }), ['ns/alice'])
-  t.same(workerKeys({ apiVersion: 'v', kind: 'Sandbox', metadata: { namespace: 'ns', name: 'pool-sbx' } }), [], 'unlabelled pool sandboxes map to nothing')
+  const sandboxes = sources.find((s) => s.kind === 'Sandbox')!
+  t.same(sandboxes.keys({ apiVersion: 'v', kind: 'Sandbox', metadata: { namespace: 'ns', name: 'sbx', labels: { 'agentteams.io/worker': 'alice' } } }), ['ns/alice'])
+  t.same(sandboxes.keys({ apiVersion: 'v', kind: 'Sandbox', metadata: { namespace: 'ns', name: 'pool-sbx' } }), [], 'unlabelled pool sandboxes map to nothing')
+})
+
+t.test('a single watched namespace with legacy namespaces: those get informers of their own', async (t) => {
+  const scope = { namespace: 'team-a', legacyNamespaces: ['hiclaw', 'team-a'] }
+  const keys = runtimeEnqueueKeys(scope, (name) => (name === 'dave' ? ['team-a/dave', 'team-b/dave'] : []))
+  const sources = sandboxWatchSources({ kubeconfig: new KubeConfig(), kube: kubeWith(() => true), scope, keys })
+  t.same(sources.map((s) => s.kind), ['Sandbox', 'SandboxClaim', 'Sandbox@hiclaw', 'SandboxClaim@hiclaw', 'SandboxSet'], 'the watched namespace is not watched twice')
+  const legacyClaims = sources.find((s) => s.kind === 'SandboxClaim@hiclaw')!
+  const claim = { apiVersion: 'v', kind: 'SandboxClaim', metadata: { namespace: 'hiclaw', name: 'hiclaw-worker-dave', labels: { 'agentteams.io/worker': 'dave' } } }
+  t.same(legacyClaims.keys(claim), ['hiclaw/dave', 'team-a/dave', 'team-b/dave'], 'a legacy-namespace object wakes every Worker of its name')
+  t.same(legacyClaims.index!(claim), ['hiclaw/dave'], 'and is indexed under its own namespace')
+  const own = { ...claim, metadata: { ...claim.metadata, namespace: 'team-c' } }
+  t.same(sources.find((s) => s.kind === 'SandboxClaim')!.keys(own), ['team-c/dave'], 'an object outside the legacy namespaces wakes its own namespace\'s Worker only')
 })

@@ -12,6 +12,10 @@ upstream chart's prewarmSize bug). The S3 credentials come from a Secret, never 
   value: {{ $c.controllerName | quote }}
 - name: AGENTTEAMS_RESOURCE_PREFIX
   value: {{ $c.resourcePrefix | quote }}
+- name: AGENTTEAMS_LEGACY_PREFIXES
+  value: {{ join "," $c.legacyPrefixes | quote }}
+- name: AGENTTEAMS_LEGACY_NAMESPACES
+  value: {{ join "," $c.legacyNamespaces | quote }}
 - name: AGENTTEAMS_WEBHOOK_ENABLED
   value: {{ $c.webhookEnabled | toString | quote }}
 - name: AGENTTEAMS_RECONCILER_ENABLED
