@@ -13,13 +13,15 @@ import { type Backend, type BackendRegistry, type BackendStatus, DepsError, Runt
 import type { Clock } from './clock.ts'
 import { type Result, TerminalError } from './controller.ts'
 import { EventReason, type EventRecorder } from './events.ts'
-import { adopt, releasedCondition } from './adoption.ts'
+import { releasedCondition } from './adoption.ts'
 import { addFinalizer, hasFinalizer, removeFinalizer } from './finalizer.ts'
+import { creationBlocked, leftMessage, removeForeign, runAdopted } from './foreign-runtimes.ts'
 import { isInvalid } from './kube.ts'
 import type { KubeClient } from './kube.ts'
-import { describeRuntimeObject, type RuntimeObject, type RuntimeObjects } from './runtime-objects.ts'
+import type { RuntimeObjects } from './runtime-objects.ts'
 import { deleteServiceAccount, type ServiceAccountCache } from './service-account.ts'
-import { type ConditionInput, nextStatus, recordBackendRuntime, statusChanged, type StatusInput, writeStatus } from './status.ts'
+import { type ConditionInput, recordBackendRuntime } from './status.ts'
+import { optional, ready, report, requeue, SETTLE_RECHECK_MS, TRANSITION_RECHECK_MS } from './worker-report.ts'
 
 export interface WorkerReconcilerDeps {
   kube: KubeClient
@@ -39,12 +41,9 @@ export interface WorkerReconcilerDeps {
   log: Logger
 }
 
-/** Re-check transitional states this often even without a watch event (a safety net, not the trigger). */
-export const TRANSITION_RECHECK_MS = 30_000
+export { SETTLE_RECHECK_MS, TRANSITION_RECHECK_MS } from './worker-report.ts'
 /** Look again for a backend that was not available (it may be registered after a restart). */
 export const UNAVAILABLE_RECHECK_MS = 60_000
-/** Look again this soon while runtime objects are being deleted (unlabelled ones send no watch event). */
-export const SETTLE_RECHECK_MS = 5_000
 
 const NOTHING: BackendStatus = { state: RuntimeState.NotFound }
 
@@ -76,10 +75,6 @@ function switchCondition(worker: Worker, verdict: Verdict, d: WorkerReconcilerDe
   const desired = desiredBackendRuntime(worker, d.defaultBackendRuntime)
   if (applied === undefined || applied === desired) return { type: ConditionType.BackendSwitchBlocked, status: 'False', reason: 'NoSwitchPending', message: '' }
   return { type: ConditionType.BackendSwitchBlocked, status: 'False', reason: 'SwitchAllowed', message: `nothing of the Worker exists on the ${applied} backend any more; it moves to ${desired} when it runs` }
-}
-
-function ready(status: 'True' | 'False', reason: string, message = ''): ConditionInput {
-  return { type: ConditionType.Ready, status, reason, message }
 }
 
 /** The phase of a Worker that should run, from its runtime's state. */
@@ -151,78 +146,7 @@ async function run(worker: Worker, d: WorkerReconcilerDeps): Promise<Result> {
   return requeue(phase === WorkerPhase.Running ? undefined : TRANSITION_RECHECK_MS, after)
 }
 
-/** The earlier of our own recheck and the backend's request (none: wait for the next change). */
-function requeue(own: number | undefined, status: BackendStatus): Result {
-  const wanted = [own, status.requeueAfterMs].filter((v): v is number => v !== undefined && v >= 0)
-  return wanted.length === 0 ? {} : { requeueAfterMs: Math.min(...wanted) }
-}
 
-const optional = <T>(value: T | undefined): T[] => (value === undefined ? [] : [value])
-
-/** A Worker that some controller already ran (`status.phase` set) may have unlabelled legacy objects. */
-const hasRun = (worker: Worker): boolean => Boolean(worker.status?.phase)
-
-/** The Worker's runtime objects: asked of the API server by name too when it ran before (runtime-objects.ts). */
-function findAll(worker: Worker, d: WorkerReconcilerDeps): Promise<RuntimeObject[]> | RuntimeObject[] {
-  return hasRun(worker) ? d.runtimes.all(worker) : d.runtimes.cached(worker)
-}
-
-const names = (objects: readonly RuntimeObject[]): string => objects.map(describeRuntimeObject).join(', ')
-
-/**
- * Nothing may be created while any runtime object of the Worker exists on any backend (product.md
- * §11.1): another controller's runtime is adopted instead; this controller's own on another backend
- * (being deleted) is waited for. Undefined when the way is clear.
- */
-async function creationBlocked(worker: Worker, d: WorkerReconcilerDeps, target: string): Promise<Result | undefined> {
-  const all = await findAll(worker, d)
-  const foreign = all.filter((o) => !o.own)
-  if (foreign.length > 0) return runAdopted(worker, d, foreign)
-  const elsewhere = all.filter((o) => o.backend !== target)
-  if (elsewhere.length === 0) return undefined
-  const text = `waiting for ${names(elsewhere)} to be deleted before the Worker starts on the ${target} backend`
-  await report(worker, d, { phase: WorkerPhase.Pending, message: text, conditions: [ready('False', 'PreviousRuntimeExists', text)] })
-  return { requeueAfterMs: SETTLE_RECHECK_MS }
-}
-
-/**
- * The Worker runs on a runtime another controller made: keep it exactly as it is and report it
- * (adoption.ts). Only an adopted runtime that has ended is removed, so that the next pass can
- * create this controller's own in its place.
- */
-async function runAdopted(worker: Worker, d: WorkerReconcilerDeps, foreign: RuntimeObject[]): Promise<Result> {
-  const adoption = adopt({ worker, foreign, defaultBackendRuntime: d.defaultBackendRuntime, now: d.clock.now(), claimTimeout: d.claimTimeout })
-  const removed = await d.runtimes.remove(worker, adoption.finished)
-  if (removed.length > 0) {
-    d.events.record(worker, 'Normal', EventReason.LegacyRuntimeDeleted, `deleted the finished ${names(removed)}; this controller creates the Worker's runtime in its place`)
-    d.log.info({ worker: workerKey(worker), objects: names(removed) }, 'deleted a finished runtime made by another controller')
-  }
-  await report(worker, d, adoption.status)
-  if (removed.length > 0) return { requeueAfterMs: SETTLE_RECHECK_MS }
-  return requeue(adoption.status.phase === WorkerPhase.Running ? undefined : TRANSITION_RECHECK_MS, adoption.state)
-}
-
-/**
- * The runtime objects other controllers made go with Stopped, Sleeping and delete (uid
- * precondition; an ambiguous one is left for the user). Returns those still there.
- */
-async function removeForeign(worker: Worker, d: WorkerReconcilerDeps, exhaustive: boolean): Promise<RuntimeObject[]> {
-  const foreign = (await (exhaustive ? findAll(worker, d) : d.runtimes.cached(worker))).filter((o) => !o.own)
-  const removed = await d.runtimes.remove(worker, foreign)
-  if (removed.length > 0) {
-    d.events.record(worker, 'Normal', EventReason.LegacyRuntimeDeleted, `deleted ${names(removed)}, made by another controller`)
-    d.log.info({ worker: workerKey(worker), objects: names(removed) }, 'deleted runtime objects made by another controller')
-  }
-  return foreign
-}
-
-/** What a Worker waiting for `left` to go tells its user. */
-function leftMessage(left: readonly RuntimeObject[]): string {
-  const ambiguous = left.filter((o) => o.ambiguous)
-  const text = `waiting for ${names(left)} to be deleted`
-  if (ambiguous.length === 0) return text
-  return `${text}; ${names(ambiguous)} could belong to several Workers of this name (it is in a legacy namespace with no owner reference), so this controller does not delete it: delete it by hand`
-}
 
 async function createFailed(worker: Worker, d: WorkerReconcilerDeps, target: string, error: unknown): Promise<Result> {
   if (error instanceof DepsError) {
@@ -273,28 +197,6 @@ async function unavailable(worker: Worker, d: WorkerReconcilerDeps, runtime: str
   const text = unavailableMessage(runtime)
   await report(worker, d, { phase: worker.status?.phase || WorkerPhase.Pending, message: text, conditions: [ready('False', 'BackendUnavailable', text)] })
   return { requeueAfterMs: UNAVAILABLE_RECHECK_MS }
-}
-
-/** Writes the status when it changed and records Events for the transitions a user cares about. */
-async function report(worker: Worker, d: WorkerReconcilerDeps, input: StatusInput): Promise<void> {
-  const now = new Date(d.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z')
-  const next = nextStatus(worker, input, now)
-  if (!statusChanged(worker, next)) return
-  await writeStatus(d.kube, worker, next)
-  const before = worker.status ?? {}
-  const cond = (s: typeof before, type: string) => s.conditions?.find((c) => c.type === type)
-  const blocked = cond(next, ConditionType.BackendSwitchBlocked)
-  if (blocked?.status === 'True' && cond(before, ConditionType.BackendSwitchBlocked)?.status !== 'True') d.events.record(worker, 'Warning', EventReason.BackendSwitchBlocked, blocked.message)
-  const adopted = cond(next, ConditionType.RuntimeAdopted)
-  if (adopted?.status === 'True' && cond(before, ConditionType.RuntimeAdopted)?.status !== 'True') d.events.record(worker, 'Normal', EventReason.RuntimeAdopted, adopted.message)
-  const readyNow = cond(next, ConditionType.Ready)
-  if (readyNow?.reason === 'BackendUnavailable' && cond(before, ConditionType.Ready)?.reason !== 'BackendUnavailable') d.events.record(worker, 'Warning', EventReason.BackendUnavailable, readyNow.message)
-  if (next.phase === before.phase) return
-  const runtime = next.backendRuntime ?? appliedBackendRuntime(worker) ?? BackendRuntime.Pod
-  if (next.phase === WorkerPhase.Running) d.events.record(worker, 'Normal', EventReason.Running, `the Worker is running on the ${runtime} backend`)
-  if (next.phase === WorkerPhase.Sleeping) d.events.record(worker, 'Normal', EventReason.Sleeping, 'the Worker is sleeping')
-  if (next.phase === WorkerPhase.Stopped) d.events.record(worker, 'Normal', EventReason.Stopped, 'the Worker is stopped; its runtime is gone')
-  if (next.phase === WorkerPhase.Failed) d.events.record(worker, 'Warning', EventReason.Failed, next.message ?? 'the Worker failed')
 }
 
 /**

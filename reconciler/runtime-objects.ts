@@ -25,6 +25,7 @@ export interface KubeObject {
     namespace?: string
     uid?: string
     labels?: Record<string, string>
+    annotations?: Record<string, string>
     deletionTimestamp?: string
     ownerReferences?: Array<{ kind?: string; uid?: string; controller?: boolean }>
   }

@@ -78,7 +78,7 @@ export async function createUpstreamClaim(api: ApiClient, ns: string, worker: st
   const name = `${o.prefix ?? UPSTREAM_PREFIX}worker-${worker}`
   const l = labels(worker, o)
   const path = `/apis/agents.kruise.io/v1alpha1/namespaces/${ns}/sandboxclaims`
-  const claim = await create(api, path, {
+  await create(api, path, {
     apiVersion: 'agents.kruise.io/v1alpha1',
     kind: 'SandboxClaim',
     metadata: { name, namespace: ns, labels: l, ownerReferences: ownerRefs(o.owner), ...(o.finalizers ? { finalizers: o.finalizers } : {}) },
