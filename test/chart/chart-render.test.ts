@@ -122,6 +122,15 @@ t.test('RBAC: no wildcards; cluster-wide by default, namespaced with watchNamesp
   const namespaced = await render(OPTION_SETS['watchNamespace (namespaced Role)'] as Record<string, unknown>)
   t.notOk(namespaced.some((o) => o.kind.startsWith('Cluster') && o.kind !== 'CustomResourceDefinition'), 'watchNamespace: no ClusterRole')
   t.same(namespaced.filter((o) => o.kind === 'Role').map((o) => o.metadata.namespace).sort(), [NAMESPACE, 'team-a'])
+  const legacy = await render(OPTION_SETS["one namespace, upstream's Pods in another"] as Record<string, unknown>)
+  const legacyRole = legacy.find((o) => o.kind === 'Role' && o.metadata.namespace === 'hiclaw-system')
+  t.same(legacyRole?.rules, [
+    { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch', 'delete'] },
+    { apiGroups: ['agents.kruise.io'], resources: ['sandboxclaims'], verbs: ['list', 'watch', 'delete'] },
+    { apiGroups: ['agents.kruise.io'], resources: ['sandboxes'], verbs: ['list', 'watch', 'delete'] },
+  ], 'a legacy namespace: read and delete the runtime objects there, create nothing')
+  t.ok(legacy.some((o) => o.kind === 'RoleBinding' && o.metadata.namespace === 'hiclaw-system'), 'bound to the controller')
+  t.notOk((await render({ 'config.legacyNamespaces': ['hiclaw-system'] })).some((o) => o.kind === 'Role' && o.metadata.namespace === 'hiclaw-system'), 'cluster-wide, the ClusterRole covers it already')
   const podOnly = rulesOf(await render({ 'config.sandboxEnabled': false }))
   t.notOk(podOnly.some((r) => r['apiGroups']?.includes('agents.kruise.io') || r['resources']?.includes('serviceaccounts/token')), 'sandbox off: no OpenKruise or TokenRequest rights')
 })

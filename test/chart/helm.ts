@@ -107,6 +107,7 @@ export const OPTION_SETS: Record<string, Record<string, unknown>> = {
   'certManager.enabled': { 'certManager.enabled': true },
   'certManager with an issuerRef': { 'certManager.enabled': true, 'certManager.issuerRef': { name: 'company-ca', kind: 'ClusterIssuer' } },
   'watchNamespace (namespaced Role)': { 'config.watchNamespace': 'team-a' },
+  'one namespace, upstream\'s Pods in another': { 'config.watchNamespace': 'team-a', 'config.legacyNamespaces': ['hiclaw-system'] },
   's3 deps store with chart-made credentials': {
     'config.depsStoreType': 's3', 'config.depsS3Bucket': 'agentteams-deps', 'config.depsS3Endpoint': 'http://minio.storage:9000',
     'depsS3Credentials.accessKeyId': 'AKIDEXAMPLE', 'depsS3Credentials.secretAccessKey': 'not-a-real-secret',

@@ -2,9 +2,11 @@
 // real; the controller (the real startReconciler with the pod and sandbox backends, leader
 // election on) authenticated as the chart's ServiceAccount through a TokenRequest token in a
 // kubeconfig, talking to the audited API server (rbac-audit.ts). A run drives a pod Worker and a
-// sandbox Worker through their lifecycles in parallel, plus the Lease; it fails at the first step
-// not reached, or at once when the API server refused any request of the controller.
+// sandbox Worker through their lifecycles in parallel, plus the Lease, plus a legacy Worker whose
+// upstream Pod is adopted and then stopped (in a legacy namespace when the run names one); it fails
+// at the first step not reached, or at once when the API server refused any request of the controller.
 
+import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,13 +20,15 @@ import { createNamespace, ensureNamespace } from '../harness/namespaces.ts'
 import { pollUntil } from '../harness/polling.ts'
 import { startSuiteControlPlane, type SuiteTest } from '../harness/suite.ts'
 import { createOwnedTempDir } from '../harness/temp-dirs.ts'
-import { createWorker, workerPath } from '../harness/workers.ts'
+import { createWorker, patchWorkerStatus, workerPath } from '../harness/workers.ts'
+import { loadConfig } from '../../config/config.ts'
 import { FilesystemDepsStore } from '../../reconciler/deps-fs.ts'
 import { sandboxExtension } from '../../reconciler/sandbox-setup.ts'
 import { NAMESPACE, RELEASE, render } from '../chart/helm.ts'
 import { startAuditedApiserver, type AuditedApiserver, type Refusal } from './rbac-audit.ts'
 import { getJson, markPodRunning, patchWorkerSpec, podPath, runtimeObjectName, saPath, secretPath, startTestReconciler, WAIT_MS } from './reconciler-kit.ts'
 import { bindSandbox, claimPath, getClaim, listSandboxes, markPaused, sandboxSettings, WORKER_IMAGE } from './sandbox-kit.ts'
+import { createUpstreamClaim, createUpstreamPod, createUpstreamSandbox, upstreamStatus } from './upstream-objects.ts'
 
 /** The chart's ServiceAccount (release RELEASE in NAMESPACE) as the API server names it. */
 export const CONTROLLER_USER = `system:serviceaccount:${NAMESPACE}:${RELEASE}`
@@ -125,6 +129,8 @@ export interface RunOptions {
   watchAll?: boolean
   /** Step deadline (default the kits' WAIT_MS). */
   stepTimeoutMs?: number
+  /** Where the legacy Worker's upstream Pod lives, configured as a legacy namespace (default: the Workers' namespace). */
+  legacyNamespace?: string
 }
 
 /** `verb resource in ns (name): message`, without the user name every message repeats. */
@@ -146,6 +152,8 @@ export async function runScenarios(env: RbacEnv, options: RunOptions = {}): Prom
   }
   const step = <T>(what: string, attempt: () => Promise<T | undefined>) => pollUntil(what, attempt, { timeoutMs: options.stepTimeoutMs ?? WAIT_MS, intervalMs: 250, abortIf })
 
+  // The upstream controller's leftovers exist before the controller starts, as they would.
+  const legacy = await prepareLegacy(cp.api, ns, options.legacyNamespace ?? ns)
   const depsDir = await mkdtemp(join(tmpdir(), 'wrc-rbac-deps-'))
   const { controllerName: _c, resourcePrefix: _p, ...settings } = sandboxSettings()
   const kubeconfig = new KubeConfig()
@@ -157,6 +165,7 @@ export async function runScenarios(env: RbacEnv, options: RunOptions = {}): Prom
     workerImage: WORKER_IMAGE,
   }, {
     kubeconfig,
+    config: loadConfig(options.legacyNamespace ? { AGENTTEAMS_LEGACY_NAMESPACES: options.legacyNamespace } : {}),
     ...sandboxExtension({ store: new FilesystemDepsStore({ dir: depsDir }), settings, capabilities: ['hibernate', 'pool'], probeEveryMs: 1000 }),
   })
   try {
@@ -164,7 +173,7 @@ export async function runScenarios(env: RbacEnv, options: RunOptions = {}): Prom
     const record = (error: Error): void => {
       failure ??= error.message
     }
-    await Promise.all([leaderScenario(cp.api, step), podScenario(cp.api, ns, step), sandboxScenario(cp.api, ns, step)].map((p) => p.catch(record)))
+    await Promise.all([leaderScenario(cp.api, step), podScenario(cp.api, ns, step), sandboxScenario(cp.api, ns, step), legacy(step)].map((p) => p.catch(record)))
   } finally {
     await reconciler.close()
     await rm(depsDir, { recursive: true, force: true })
@@ -237,4 +246,34 @@ async function sandboxScenario(api: ApiClient, ns: string, step: Step): Promise<
     if ((await listSandboxes(api, ns)).length > 0) return undefined
     return (await getJson(api, saPath(ns, runtimeObjectName('bob')))) ? undefined : true
   })
+}
+
+/**
+ * Two legacy Workers as the upstream controller left them, their runtime objects in `podNs`: carl (a
+ * phase, no status.backendRuntime) with its Pod, and dora (#988: status.backendRuntime=sandbox) with
+ * its SandboxClaim and Sandbox. The returned scenario sees both adopted, then stopped and deleted.
+ */
+async function prepareLegacy(api: ApiClient, ns: string, podNs: string): Promise<(step: Step) => Promise<void>> {
+  // Fresh names per run: a run that failed on purpose (rbac-minimality) leaves its Workers behind.
+  const suffix = randomBytes(3).toString('hex')
+  const [carl, dora] = [`carl-${suffix}`, `dora-${suffix}`]
+  const carlWorker = await createWorker(api, ns, carl, { runtime: 'openclaw' })
+  await patchWorkerStatus(api, ns, carl, upstreamStatus(carl))
+  await createUpstreamPod(api, podNs, carl, podNs === ns ? { owner: carlWorker } : {})
+  await markPodRunning(api, podNs, `hiclaw-worker-${carl}`)
+  const doraWorker = await createWorker(api, ns, dora, { runtime: 'openclaw', backendRuntime: 'sandbox' })
+  await patchWorkerStatus(api, ns, dora, upstreamStatus(dora, { backendRuntime: 'sandbox' }))
+  const claim = await createUpstreamClaim(api, podNs, dora, podNs === ns ? { owner: doraWorker } : {})
+  await createUpstreamSandbox(api, claim)
+  const status = async (name: string) => (await getJson(api, workerPath(ns, name)))?.status
+  const adopted = async (name: string) => ((await status(name))?.conditions?.some((c: { type: string; status: string }) => c.type === 'RuntimeAdopted' && c.status === 'True') ? true : undefined)
+  return async (step) => {
+    await step('the upstream Pod to be adopted', () => adopted(carl))
+    await step('the upstream SandboxClaim to be adopted', () => adopted(dora))
+    await patchWorkerSpec(api, ns, carl, { state: 'Stopped' })
+    await patchWorkerSpec(api, ns, dora, { state: 'Stopped' })
+    await step('the upstream Pod to be deleted, then carl Stopped', async () => ((await status(carl))?.phase === 'Stopped' && !(await getJson(api, podPath(podNs, `hiclaw-worker-${carl}`))) ? true : undefined))
+    await step('the upstream claim and Sandbox to be deleted, then dora Stopped', async () =>
+      ((await status(dora))?.phase === 'Stopped' && !(await getJson(api, claimPath(podNs, `hiclaw-worker-${dora}`))) && (await listSandboxes(api, podNs)).every((s) => s.metadata.labels?.['agentteams.io/worker'] !== dora) ? true : undefined))
+  }
 }

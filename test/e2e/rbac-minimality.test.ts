@@ -9,8 +9,9 @@
 
 import t from 'tap'
 import type { KubeObject } from '../harness/manifests.ts'
-import { NAMESPACE } from '../chart/helm.ts'
-import { type Access, LEASE, runScenarios, startRbacEnv, waitForAccess } from './rbac-kit.ts'
+import { createNamespace } from '../harness/namespaces.ts'
+import { NAMESPACE, RELEASE, render } from '../chart/helm.ts'
+import { type Access, kubectlApply, LEASE, runScenarios, type RunOptions, startRbacEnv, waitForAccess } from './rbac-kit.ts'
 
 const env = await startRbacEnv(t)
 const { cp } = env
@@ -58,7 +59,8 @@ t.test('the chart grants these rules (the list this file proves rule by rule)', 
   t.ok((lease['rules'] as Rule[]).some((r) => r.resourceNames?.includes(LEASE)), 'and names the one Lease it renews')
 })
 
-for (const role of roles) {
+/** One test per verb of `role`: without it, a run with `options` fails on exactly that permission. */
+function proveEachVerb(role: KubeObject, options: () => RunOptions): void {
   const rules = role['rules'] as Rule[]
   rules.forEach((rule, index) => {
     for (const verb of rule.verbs) {
@@ -74,7 +76,7 @@ for (const role of roles) {
         })
         await waitForAccess(env, accessOf(role, rule, verb), false)
         if (!t.ok(baseline, 'the baseline passed (else a failure here proves nothing)')) return
-        const run = await runScenarios(env)
+        const run = await runScenarios(env, options())
         t.ok(run.failure, `removing ${name} breaks the controller`)
         // The refusal is that very permission; a missing workers/finalizers `update` shows as the
         // OwnerReferencesPermissionEnforcement refusal of a create with blockOwnerDeletion.
@@ -88,7 +90,36 @@ for (const role of roles) {
   })
 }
 
+for (const role of roles) proveEachVerb(role, () => ({}))
+
+// With config.watchNamespace and config.legacyNamespaces the chart adds a Role in each legacy
+// namespace (the upstream controller's runtime objects there): its verbs are proven the same way,
+// with the ClusterRole's binding removed so that only the namespaced Roles grant anything.
+const watched = await createNamespace(cp.api, 'rbac-min-ns')
+const legacyNs = await createNamespace(cp.api, 'rbac-min-legacy')
+const namespaced = (await render({ 'config.watchNamespace': watched, 'config.legacyNamespaces': [legacyNs] })).filter((o) => o.kind === 'Role' || o.kind === 'RoleBinding')
+const legacyRole = namespaced.find((o) => o.kind === 'Role' && o.metadata.namespace === legacyNs) as KubeObject
+const legacyOptions = (): RunOptions => ({ namespace: watched, legacyNamespace: legacyNs })
+let legacyBaseline = false
+let restoreClusterBinding = async (): Promise<void> => {}
+t.test('namespaced with a legacy namespace: the baseline passes with only the namespaced Roles', async (t) => {
+  await kubectlApply(cp, namespaced)
+  const binding = `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${RELEASE}`
+  const saved = (await cp.api.request('GET', binding)).body
+  await cp.api.request('DELETE', binding)
+  // Restored once every legacy verb was tried (tap runs this file's tests in order).
+  restoreClusterBinding = async () => {
+    await cp.api.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', { ...saved, metadata: { name: saved.metadata.name, labels: saved.metadata.labels } })
+  }
+  await waitForAccess(env, { verb: 'list', group: '', resource: 'pods', namespace: 'default' }, false)
+  const run = await runScenarios(env, legacyOptions())
+  legacyBaseline = t.equal(run.failure, undefined, run.failure ?? `passed in ${run.ms} ms`)
+  baseline = baseline && legacyBaseline
+})
+proveEachVerb(legacyRole, legacyOptions)
+t.test('the ClusterRole binding is put back', async () => restoreClusterBinding())
+
 t.test('summary', async (t) => {
   t.comment(`each verb and what failed without it:\n${summary.join('\n')}`)
-  t.equal(summary.length, roles.reduce((n, r) => n + (r['rules'] as Rule[]).reduce((m, rule) => m + rule.verbs.length, 0), 0), 'every verb was tried')
+  t.equal(summary.length, [...roles, legacyRole].reduce((n, r) => n + (r['rules'] as Rule[]).reduce((m, rule) => m + rule.verbs.length, 0), 0), 'every verb was tried')
 })

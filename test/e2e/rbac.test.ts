@@ -29,10 +29,11 @@ t.test('cluster-wide (ClusterRole): pod and sandbox Worker lifecycles and the Le
   t.comment(`cluster-wide run: ${run.ms} ms`)
 })
 
-t.test('namespaced (config.watchNamespace, a Role in that namespace): the same, nothing refused', async (t) => {
+t.test('namespaced (config.watchNamespace, a Role in that namespace and in a legacy namespace): the same, nothing refused', async (t) => {
   const ns = await createNamespace(cp.api, 'rbac-ns')
-  const namespaced = (await render({ 'config.watchNamespace': ns })).filter((o) => o.kind === 'Role' || o.kind === 'RoleBinding')
-  t.same(namespaced.map((o) => `${o.kind} ${o.metadata.namespace}`).sort(), [`Role ${NAMESPACE}`, `Role ${ns}`, `RoleBinding ${NAMESPACE}`, `RoleBinding ${ns}`].sort())
+  const legacyNs = await createNamespace(cp.api, 'rbac-legacy')
+  const namespaced = (await render({ 'config.watchNamespace': ns, 'config.legacyNamespaces': [legacyNs] })).filter((o) => o.kind === 'Role' || o.kind === 'RoleBinding')
+  t.same(namespaced.map((o) => `${o.kind} ${o.metadata.namespace}`).sort(), [`Role ${NAMESPACE}`, `Role ${ns}`, `Role ${legacyNs}`, `RoleBinding ${NAMESPACE}`, `RoleBinding ${ns}`, `RoleBinding ${legacyNs}`].sort())
   await kubectlApply(cp, namespaced)
   const binding = `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${RELEASE}`
   const saved = (await cp.api.request('GET', binding)).body
@@ -40,7 +41,7 @@ t.test('namespaced (config.watchNamespace, a Role in that namespace): the same, 
   t.teardown(() => cp.api.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', { ...saved, metadata: { name: saved.metadata.name, labels: saved.metadata.labels } }))
   await waitForAccess(env, { verb: 'list', group: '', resource: 'pods', namespace: 'default' }, false)
   t.ok(await canI(env, { verb: 'list', group: '', resource: 'pods', namespace: ns }), 'only the watched namespace is granted now')
-  const run = await runScenarios(env, { namespace: ns })
+  const run = await runScenarios(env, { namespace: ns, legacyNamespace: legacyNs })
   t.equal(run.failure, undefined, run.failure ?? `every step reached in ${run.ms} ms`)
   t.same(run.refusals.map(describeRefusal), [], 'the API server refused no request of the controller')
 })
