@@ -1,9 +1,10 @@
-// Field validation of a Worker: the enums the CRD schema also states (repeated so the webhook can
-// guard an upstream-installed CRD and name the field), and the name limits no schema states (the
-// sandbox backend's depends on the configured resource prefix). Pure; returns messages.
+// Field validation of a Worker: the enums of the fields this project owns (repeated from the CRD
+// schema so the webhook can guard an upstream-installed CRD and name the field; never stricter than
+// the installed CRD on fields it does not own, such as spec.runtime), and the name limits no schema
+// states (the sandbox backend's depends on the configured resource prefix). Pure; returns messages.
 
 import { desiredBackendRuntime } from './backend-runtime.ts'
-import { AGENT_RUNTIMES, BACKEND_RUNTIMES, BackendRuntime, LABEL_WORKER, runtimeObjectName, WORKER_STATES, type Worker } from './worker.ts'
+import { BACKEND_RUNTIMES, BackendRuntime, LABEL_WORKER, runtimeObjectName, WORKER_STATES, type Worker } from './worker.ts'
 
 /**
  * The longest Worker name: a label value has at most 63 characters (Kubernetes
@@ -17,13 +18,17 @@ function checkEnum(path: string, value: unknown, allowed: readonly string[]): st
   return `${path}: Unsupported value: ${JSON.stringify(value)}: supported values: ${allowed.map((v) => `"${v}"`).join(', ')}`
 }
 
-/** Every enum violation in the Worker's spec, one message each naming the field; empty when valid. */
+/**
+ * Every enum violation in the fields this project owns (`spec.backendRuntime`, `spec.state`), one
+ * message each naming the field; empty when valid. `spec.runtime` is upstream's: whatever the
+ * installed CRD admits is admitted here (a runtime with no image of its own gets a warning from
+ * the mutating webhook instead, api/images.ts).
+ */
 export function validateWorkerFields(worker: Worker): string[] {
   const spec = worker.spec ?? {}
   return [
     checkEnum('spec.backendRuntime', spec.backendRuntime, BACKEND_RUNTIMES),
     checkEnum('spec.state', spec.state, WORKER_STATES),
-    checkEnum('spec.runtime', spec.runtime, AGENT_RUNTIMES),
   ].filter((m): m is string => m !== undefined)
 }
 

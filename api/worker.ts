@@ -20,8 +20,8 @@ export const WorkerState = { Running: 'Running', Sleeping: 'Sleeping', Stopped: 
 export type WorkerState = (typeof WorkerState)[keyof typeof WorkerState]
 export const WORKER_STATES: readonly WorkerState[] = Object.values(WorkerState)
 
-/** Agent runtimes (`spec.runtime`). */
-export const AgentRuntime = { OpenClaw: 'openclaw', CoPaw: 'copaw', Hermes: 'hermes', OpenHuman: 'openhuman' } as const
+/** Agent runtimes (`spec.runtime`): the union of upstream #988's and HEAD's enums (HEAD added qwenpaw). */
+export const AgentRuntime = { OpenClaw: 'openclaw', CoPaw: 'copaw', Hermes: 'hermes', OpenHuman: 'openhuman', QwenPaw: 'qwenpaw' } as const
 export type AgentRuntime = (typeof AgentRuntime)[keyof typeof AgentRuntime]
 export const AGENT_RUNTIMES: readonly AgentRuntime[] = Object.values(AgentRuntime)
 
@@ -85,6 +85,10 @@ export interface WorkerSpec {
   env?: Record<string, string>
   resources?: { requests?: ResourceList; limits?: ResourceList }
   labels?: Record<string, string>
+  /** Upstream: false means something else runs the Worker's process (default true). */
+  containerManaged?: boolean
+  /** Upstream: `Local` (default), `Remote` (#988: another cluster), `Edge` (HEAD: a host outside the cluster). */
+  deployMode?: string
   [field: string]: unknown
 }
 
@@ -94,6 +98,8 @@ export interface WorkerStatus {
   message?: string
   observedGeneration?: number
   conditions?: Condition[]
+  /** Upstream's provisioner: the Worker's Matrix room (its runtime gets it as AGENTTEAMS_WORKER_ROOM_ID). */
+  roomID?: string
   [field: string]: unknown
 }
 

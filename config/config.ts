@@ -45,6 +45,10 @@ export interface Config {
   copawWorkerImage: string
   hermesWorkerImage: string
   openhumanWorkerImage: string
+  qwenpawWorkerImage: string
+  credentialsSecretName: string
+  credentialsNamespace: string
+  credentialsRequired: boolean
   authAudience: string
   authTokenExpirationSeconds: number
   controllerUrl: string

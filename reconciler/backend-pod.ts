@@ -1,10 +1,13 @@
 // The pod backend (product.md §7): per Worker a ServiceAccount, a Secret holding the rendered env,
 // and a Pod `<prefix>worker-<worker>` with envFrom that Secret and a projected, audience-bound
-// token. Sleeping and Stopped delete the Pod; its status maps to the Worker's runtime state.
+// token; the upstream provisioner's credentials by reference to their Secret (§11.2), never as
+// values in the Pod spec. Sleeping and Stopped delete the Pod; its status maps to the runtime state.
 
 import { createHash } from 'node:crypto'
+import { imageOf } from '../api/images.ts'
 import { LABEL_CONTROLLER, type Worker } from '../api/worker.ts'
 import { type Backend, type BackendStatus, isOwnObject, ownerReference, RuntimeState, runtimeLabels, runtimeName, type RuntimeNaming, workerKey } from './backend.ts'
+import { type CredentialSettings, type Credentials, CREDENTIAL_KEYS, credentialPlainEnv, credentialsHold, readCredentials } from './credentials.ts'
 import { type EnvOptions, TOKEN_DIR, workerEnv } from './env.ts'
 import { ignoreNotFound, isAlreadyExists, isConflict, isNotFound, type KubeClient, resourcePath } from './kube.ts'
 import { ensureServiceAccount, type ServiceAccountCache } from './service-account.ts'
@@ -28,6 +31,8 @@ export interface PodBackendOptions extends RuntimeNaming {
   env: Omit<EnvOptions, 'backendRuntime'>
   /** The ServiceAccount cache, so an existing account costs no request (service-account.ts). */
   serviceAccounts?: ServiceAccountCache | undefined
+  /** The upstream provisioner's credential Secrets (credentials.ts). */
+  credentials: CredentialSettings
 }
 
 /** Typed failure of a pod-backend call: `<verb> <Kind> <ns/name>: <cause>`. */
@@ -56,9 +61,16 @@ export class PodBackend implements Backend {
   }
 
   async create(worker: Worker): Promise<BackendStatus> {
+    const credentials = await readCredentials(this.o.kube, this.o.credentials, worker)
+    const hold = credentialsHold(credentials, this.o.credentials)
+    if (hold) {
+      // No runtime is created without usable credentials; one that runs already is left as it is.
+      const running = await this.getPod(worker)
+      return running ? { ...mapPodStatus(running), warnings: [hold.message ?? ''], requeueAfterMs: hold.requeueAfterMs } : hold
+    }
     const serviceAccount = await ensureServiceAccount(this.o.kube, this.o, worker, this.o.serviceAccounts)
-    const { secretVersion, warnings } = await this.ensureSecret(worker)
-    const desired = this.buildPod(worker, serviceAccount, secretVersion)
+    const { secretVersion, warnings } = await this.ensureSecret(worker, credentials)
+    const desired = this.buildPod(worker, serviceAccount, secretVersion, credentials)
     const existing = await this.getPod(worker)
     if (!existing) {
       const created = await this.call('create', 'Pod', worker, () => this.o.kube.request<Pod>({ method: 'POST', path: corePath('pods', worker.metadata?.namespace), body: desired }), true)
@@ -96,12 +108,19 @@ export class PodBackend implements Backend {
     return status
   }
 
-  /** The Pod this backend wants for `worker` (exported for tests through the class). */
-  buildPod(worker: Worker, serviceAccount: string, secretVersion: string) {
+  /**
+   * The Pod this backend wants for `worker`. Credentials in the Worker's namespace are referenced
+   * key by key (`secretKeyRef`), and their Secret's resourceVersion is part of the spec digest, so
+   * a changed credential replaces the Pod like a changed `spec.env` does.
+   */
+  buildPod(worker: Worker, serviceAccount: string, secretVersion: string, credentials: Credentials = { state: 'off' }) {
     const name = runtimeName(this.o, worker)
-    const runtime = worker.spec?.runtime ?? ''
-    const image = worker.spec?.image || this.o.images[runtime] || this.o.images.default
+    const image = imageOf(worker, this.o.images)
     const resources = worker.spec?.resources
+    const byReference = credentials.state === 'ready' && credentials.namespace === worker.metadata?.namespace ? credentials : undefined
+    const credentialEnv = byReference
+      ? Object.entries(CREDENTIAL_KEYS).sort(([a], [b]) => (a < b ? -1 : 1)).map(([env, key]) => ({ name: env, valueFrom: { secretKeyRef: { name: byReference.name, key } } }))
+      : []
     const spec = {
       serviceAccountName: serviceAccount,
       automountServiceAccountToken: false,
@@ -111,6 +130,7 @@ export class PodBackend implements Backend {
         image,
         ...(resources && (resources.requests || resources.limits) ? { resources } : {}),
         envFrom: [{ secretRef: { name } }],
+        ...(credentialEnv.length > 0 ? { env: credentialEnv } : {}),
         volumeMounts: [{ name: TOKEN_VOLUME, mountPath: TOKEN_DIR, readOnly: true }],
       }],
       volumes: [{
@@ -119,7 +139,8 @@ export class PodBackend implements Backend {
       }],
     }
     const labels = runtimeLabels(this.o, worker)
-    const hash = createHash('sha256').update(JSON.stringify({ spec, labels, secretVersion })).digest('hex').slice(0, 32)
+    const credentialsVersion = byReference?.resourceVersion
+    const hash = createHash('sha256').update(JSON.stringify({ spec, labels, secretVersion, ...(credentialsVersion ? { credentialsVersion } : {}) })).digest('hex').slice(0, 32)
     return {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -128,9 +149,14 @@ export class PodBackend implements Backend {
     }
   }
 
-  /** Writes the env Secret when missing or different; returns its resourceVersion. Values never leave this function. */
-  private async ensureSecret(worker: Worker): Promise<{ secretVersion: string; warnings: string[] }> {
-    const { env, skipped } = workerEnv(worker, { ...this.o.env, backendRuntime: this.name })
+  /**
+   * Writes the env Secret when missing or different; returns its resourceVersion. Values never
+   * leave this function. Credentials from another namespace (a Pod cannot reference a Secret there)
+   * are copied into it, so the Pod still takes them by reference.
+   */
+  private async ensureSecret(worker: Worker, credentials: Credentials): Promise<{ secretVersion: string; warnings: string[] }> {
+    const copied = credentials.state === 'ready' && credentials.namespace !== worker.metadata?.namespace ? credentials.values : {}
+    const { env, skipped } = workerEnv(worker, { ...this.o.env, backendRuntime: this.name, credentials: { ...credentialPlainEnv(worker, credentials), ...copied } })
     const warnings = skipped.map((s) => `spec.env ${s.key} is not used: ${s.reason}`)
     const data = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]))
     const name = runtimeName(this.o, worker)

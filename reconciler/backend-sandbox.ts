@@ -5,10 +5,12 @@
 // `hibernate`) or deletes; Stopped and delete remove the claim and every label-matched Sandbox.
 
 import type { Logger } from 'pino'
+import { imageOf } from '../api/images.ts'
 import type { Worker } from '../api/worker.ts'
 import { type Backend, type BackendStatus, DepsError, isOwnObject, RuntimeState, workerKey } from './backend.ts'
 import type { BackoffPolicy } from './backoff.ts'
 import type { Clock } from './clock.ts'
+import { type CredentialSettings, type Credentials, credentialPlainEnv, credentialsHold, readCredentials } from './credentials.ts'
 import type { EventRecorder } from './events.ts'
 import { ignoreNotFound, isAlreadyExists, isNotFound, type KubeClient, type ObjectList, PatchType } from './kube.ts'
 import { stripManagedFields } from './cache-transform.ts'
@@ -86,6 +88,17 @@ export interface SandboxBackendOptions {
   log: Logger
   events?: EventRecorder | undefined
   reclaimBackoff?: BackoffPolicy | undefined
+  /** The upstream provisioner's credential Secrets (credentials.ts); undefined: none are looked up. */
+  credentials?: CredentialSettings | undefined
+}
+
+/** System env keys beyond the fixed ones: the credentials, rendered into the env file. */
+type SystemEnv = Record<string, string>
+const OFF: Credentials = { state: 'off' }
+
+/** The credentials as a sandbox gets them: every value in its env file (the deps store is the sandbox's Secret). */
+function sandboxCredentialEnv(worker: Worker, credentials: Credentials): SystemEnv {
+  return { ...credentialPlainEnv(worker, credentials), ...(credentials.state === 'ready' ? credentials.values : {}) }
 }
 
 interface Seen {
@@ -131,18 +144,26 @@ export class SandboxBackend implements Backend {
     if (problem) return { state: RuntimeState.Failed, reason: SandboxReason.ClaimNameTooLong, message: problem }
     await ensureSandboxPool({ ...this.#o, pools: this.#o.caches.pools }, worker.metadata?.namespace ?? '')
     const o = seen.observation
+    const credentials = this.#o.credentials ? await readCredentials(this.#o.kube, this.#o.credentials, worker) : OFF
+    const hold = this.#o.credentials ? credentialsHold(credentials, this.#o.credentials) : undefined
+    if (hold) {
+      // No claim, no deps written without usable credentials; a runtime that exists is left as it is.
+      if (o.state === SandboxState.Absent) return hold
+      return { ...this.#report(o), warnings: [hold.message ?? ''], requeueAfterMs: hold.requeueAfterMs }
+    }
+    const system = sandboxCredentialEnv(worker, credentials)
     switch (o.state) {
       case SandboxState.Absent:
-        return this.#claim(worker, 1)
+        return this.#claim(worker, system, 1)
       case SandboxState.Starting:
       case SandboxState.Running:
         await this.#deleteSandboxes(worker, o.stale)
-        if (this.#drifted(worker, seen)) return this.#replace(worker, seen)
-        return this.#keepFresh(worker, o)
+        if (this.#drifted(worker, system, seen)) return this.#replace(worker, system, seen)
+        return this.#keepFresh(worker, system, o)
       case SandboxState.Sleeping:
         // Resuming would wake the old image and labels: a changed spec needs a new claim.
-        if (this.#drifted(worker, seen)) return this.#replace(worker, seen)
-        return this.#resume(worker, o)
+        if (this.#drifted(worker, system, seen)) return this.#replace(worker, system, seen)
+        return this.#resume(worker, system, o)
       case SandboxState.Terminating:
         return { ...this.#report(o), requeueAfterMs: SETTLE_RECHECK_MS }
       case SandboxState.Failed: {
@@ -152,7 +173,7 @@ export class SandboxBackend implements Backend {
         this.#o.events?.record(worker, 'Warning', 'SandboxReclaim', `replacing the Worker's sandbox: ${o.message}`)
         const left = await this.#removeAll(worker, seen)
         if (left.state !== RuntimeState.NotFound) return left
-        return this.#claim(worker, o.nextAttempt ?? 1)
+        return this.#claim(worker, system, o.nextAttempt ?? 1)
       }
     }
   }
@@ -287,19 +308,22 @@ export class SandboxBackend implements Backend {
 
   /** The worker image: spec.image, else the default of spec.runtime, else the default. */
   #image(worker: Worker): string {
-    return worker.spec?.image || this.#o.images[worker.spec?.runtime ?? ''] || this.#o.images.default
+    return imageOf(worker, this.#o.images)
   }
 
-  /** The spec digest a claim for `worker` carries now (see ANNOTATION_SPEC_HASH). */
-  #specHash(worker: Worker): string {
-    const envFile = this.#o.materializer.renderEnv(worker).file
+  /**
+   * The spec digest a claim for `worker` carries now (see ANNOTATION_SPEC_HASH). The env file holds
+   * the credentials (`system`), so a changed credential Secret replaces the sandbox like `spec.env`.
+   */
+  #specHash(worker: Worker, system: SystemEnv): string {
+    const envFile = this.#o.materializer.renderEnv(worker, system).file
     return claimSpecHash({ uid: worker.metadata?.uid ?? '', image: this.#image(worker), labels: claimLabels(this.#o.settings, worker), envFile })
   }
 
   /** True when the runtime records a spec digest and it is not the current one. */
-  #drifted(worker: Worker, seen: Seen): boolean {
+  #drifted(worker: Worker, system: SystemEnv, seen: Seen): boolean {
     const recorded = recordedSpecHash(seen.claim, seen.observation.sandbox)
-    return recorded !== undefined && recorded !== this.#specHash(worker)
+    return recorded !== undefined && recorded !== this.#specHash(worker, system)
   }
 
   /**
@@ -307,21 +331,21 @@ export class SandboxBackend implements Backend {
    * (a store outage throws DepsError and leaves the runtime as it is), then remove the claim and
    * its Sandboxes, then claim again — deps before claim, as always.
    */
-  async #replace(worker: Worker, seen: Seen): Promise<BackendStatus> {
-    const delivery = await this.#o.materializer.materialize(worker)
+  async #replace(worker: Worker, system: SystemEnv, seen: Seen): Promise<BackendStatus> {
+    const delivery = await this.#o.materializer.materialize(worker, system)
     this.#o.log.info({ worker: workerKey(worker), claim: seen.claim?.metadata.name }, 'the Worker spec changed; replacing its sandbox')
     this.#o.events?.record(worker, 'Normal', 'SandboxReplacing', "the Worker's image, runtime, env or labels changed: replacing its sandbox with a new claim")
     const left = await this.#removeAll(worker, seen)
     if (left.state !== RuntimeState.NotFound) {
       return { ...left, reason: SandboxReason.SandboxReplacing, message: `replacing the sandbox to apply the changed spec: ${left.message ?? ''}`, depsDelivered: true }
     }
-    return this.#claim(worker, 1, delivery)
+    return this.#claim(worker, system, 1, delivery)
   }
 
   /** Deps first (env → token → verified, unless `delivered` just now), then the claim. A deps failure throws DepsError: no claim. */
-  async #claim(worker: Worker, attempt: number, delivered?: Delivery): Promise<BackendStatus> {
-    const delivery = delivered ?? (await this.#o.materializer.materialize(worker))
-    const claim = desiredSandboxClaim(this.#o.settings, { worker, image: this.#image(worker), attempt, specHash: this.#specHash(worker) })
+  async #claim(worker: Worker, system: SystemEnv, attempt: number, delivered?: Delivery): Promise<BackendStatus> {
+    const delivery = delivered ?? (await this.#o.materializer.materialize(worker, system))
+    const claim = desiredSandboxClaim(this.#o.settings, { worker, image: this.#image(worker), attempt, specHash: this.#specHash(worker, system) })
     const ref = `${claim.metadata.namespace}/${claim.metadata.name}`
     let stored: SandboxClaim = claim
     try {
@@ -344,7 +368,7 @@ export class SandboxBackend implements Backend {
   }
 
   /** A running or starting runtime: rewrite the token when its refresh time has come. */
-  async #keepFresh(worker: Worker, o: SandboxObservation): Promise<BackendStatus> {
+  async #keepFresh(worker: Worker, system: SystemEnv, o: SandboxObservation): Promise<BackendStatus> {
     const now = this.#o.clock.now()
     let refreshAt = this.#o.materializer.refreshAt(worker)
     if (refreshAt === undefined) {
@@ -366,14 +390,14 @@ export class SandboxBackend implements Backend {
     }
     // The claim exists, so its deps were delivered before it (a failed refresh is only a warning).
     // The unused spec.env entries stay in the message for as long as they are in the spec.
-    warnings.unshift(...this.#o.materializer.renderEnv(worker).warnings)
+    warnings.unshift(...this.#o.materializer.renderEnv(worker, system).warnings)
     return { ...this.#report(o), warnings, requeueAfterMs: Math.max(0, refreshAt - now), depsDelivered: true }
   }
 
   /** Wake a hibernated Sandbox: fresh deps first, then `spec.paused: false`. */
-  async #resume(worker: Worker, o: SandboxObservation): Promise<BackendStatus> {
+  async #resume(worker: Worker, system: SystemEnv, o: SandboxObservation): Promise<BackendStatus> {
     const sandbox = o.sandbox as Sandbox
-    const delivery = await this.#o.materializer.materialize(worker)
+    const delivery = await this.#o.materializer.materialize(worker, system)
     await this.#patchSandbox(worker, sandbox, { spec: { paused: false } }, 'resume')
     this.#o.log.info({ worker: workerKey(worker), sandbox: sandbox.metadata.name }, 'deps delivered; resuming the sandbox')
     return {

@@ -4,6 +4,7 @@
 
 import { workerName } from '../api/defaults.ts'
 import type { Worker } from '../api/worker.ts'
+import { CREDENTIAL_ENV_KEYS } from './credentials.ts'
 
 /** Where the projected (pod) or mounted (sandbox) auth token lives inside the worker. */
 export const TOKEN_DIR = '/var/run/secrets/agentteams'
@@ -28,6 +29,11 @@ export interface EnvOptions {
   controllerUrl?: string | undefined
   matrixUrl?: string | undefined
   aiGatewayUrl?: string | undefined
+  /**
+   * More system keys: the credentials of the upstream provisioner (credentials.ts). Their names are
+   * reserved whether or not they are given, so `spec.env` never sets a credential.
+   */
+  credentials?: Record<string, string> | undefined
 }
 
 /** A `spec.env` entry that was not used, and why (for the Worker's status message). */
@@ -60,13 +66,14 @@ export function workerEnv(worker: Worker, options: EnvOptions): WorkerEnv {
     [SystemEnv.ControllerUrl]: options.controllerUrl || undefined,
     [SystemEnv.MatrixUrl]: options.matrixUrl || undefined,
     [SystemEnv.AiGatewayUrl]: options.aiGatewayUrl || undefined,
+    ...options.credentials,
   }
   const merged = new Map<string, string>()
   const skipped: SkippedEnv[] = []
-  const reserved = new Set(Object.values(SystemEnv))
+  const reserved = new Set<string>([...Object.values(SystemEnv), ...CREDENTIAL_ENV_KEYS])
   for (const [key, value] of Object.entries(worker.spec?.env ?? {})) {
     const text = String(value ?? '')
-    if (reserved.has(key as never)) skipped.push({ key, reason: 'system key' })
+    if (reserved.has(key)) skipped.push({ key, reason: 'system key' })
     else if (!VALID_NAME.test(key)) skipped.push({ key, reason: 'not a valid variable name' })
     else if (text.includes('\0')) skipped.push({ key, reason: 'value contains a NUL byte' })
     else merged.set(key, text)

@@ -20,7 +20,7 @@ import type { ObjectWithMeta } from './informer.ts'
 import { type Collection, createKubeClient, createListWatch, type KubeClient, listCollection, resourcePath } from './kube.ts'
 import { LeaderElector } from './leader.ts'
 import { createReconcilerMetrics } from './metrics.ts'
-import { type ReconcilerOptions, resolveOptions, workerImages } from './options.ts'
+import { credentialSettings, type ReconcilerOptions, resolveOptions, workerImages } from './options.ts'
 import { OwnWrites, trackOwnWrites } from './own-writes.ts'
 import { createWorkerReconciler } from './reconcile-worker.ts'
 import { type KubeObject, RuntimeKind, RuntimeObjects } from './runtime-objects.ts'
@@ -128,6 +128,7 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
     tokenExpirationSeconds: settings.authTokenExpirationSeconds,
     env: { controllerUrl: settings.controllerUrl, matrixUrl: settings.matrixUrl, aiGatewayUrl: settings.aiGatewayUrl },
     serviceAccounts: cache('ServiceAccount'),
+    credentials: credentialSettings(settings),
   })
   const ns = settings.watchNamespace || undefined
   const scope: RuntimeWatchScope = { namespace: ns, legacyNamespaces: config.legacyNamespaces }

@@ -10,8 +10,12 @@ const KEYS = [
   'copawWorkerImage',
   'hermesWorkerImage',
   'openhumanWorkerImage',
+  'qwenpawWorkerImage',
   'authAudience',
   'authTokenExpirationSeconds',
+  'credentialsSecretName',
+  'credentialsNamespace',
+  'credentialsRequired',
   'controllerUrl',
   'matrixUrl',
   'aiGatewayUrl',
@@ -36,16 +40,9 @@ export function resolveOptions(config: Config, overrides: Partial<ReconcilerOpti
   return { ...picked, ...overrides }
 }
 
-/** Worker images by `spec.runtime`, with `default` for an unset or unlisted runtime. */
-export type WorkerImages = Record<string, string> & { default: string }
+export { type WorkerImages, workerImages } from '../api/images.ts'
 
-/** The image table of the settings: per-runtime images where set, else the worker image. */
-export function workerImages(options: ReconcilerOptions): WorkerImages {
-  return {
-    default: options.workerImage,
-    openclaw: options.workerImage,
-    ...(options.copawWorkerImage ? { copaw: options.copawWorkerImage } : {}),
-    ...(options.hermesWorkerImage ? { hermes: options.hermesWorkerImage } : {}),
-    ...(options.openhumanWorkerImage ? { openhuman: options.openhumanWorkerImage } : {}),
-  }
+/** The credential Secret settings (AGENTTEAMS_CREDENTIALS_*), as credentials.ts takes them. */
+export function credentialSettings(options: ReconcilerOptions): { secretName: string; namespace: string; required: boolean } {
+  return { secretName: options.credentialsSecretName, namespace: options.credentialsNamespace, required: options.credentialsRequired }
 }

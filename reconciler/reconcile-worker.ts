@@ -7,6 +7,7 @@
 
 import type { Logger } from 'pino'
 import { desiredState } from '../api/defaults.ts'
+import { runsElsewhere } from '../api/placement.ts'
 import { appliedBackendRuntime, checkBackendSwitch, desiredBackendRuntime, type Verdict } from '../api/backend-runtime.ts'
 import { BackendRuntime, ConditionType, WorkerPhase, WorkerState, type BackendRuntime as Runtime, type Worker } from '../api/worker.ts'
 import { type Backend, type BackendRegistry, type BackendStatus, DepsError, RuntimeState, type RuntimeNaming, workerKey } from './backend.ts'
@@ -59,6 +60,12 @@ export async function reconcileWorker(key: string, d: WorkerReconcilerDeps): Pro
   if (!cached) return {}
   if (cached.metadata?.deletionTimestamp) return finalize(cached, d)
   const worker = await addFinalizer(d.kube, cached)
+  const elsewhere = runsElsewhere(worker)
+  if (elsewhere) {
+    // Upstream skips such a Worker's container entirely; so does this controller (product.md §11.3).
+    await report(worker, d, { message: elsewhere, conditions: [{ type: ConditionType.Ready, status: 'Unknown', reason: 'RunsElsewhere', message: elsewhere }] })
+    return {}
+  }
   switch (desiredState(worker)) {
     case WorkerState.Sleeping:
       return putAway(worker, d, WorkerState.Sleeping)

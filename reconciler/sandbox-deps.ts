@@ -109,16 +109,16 @@ export class DepsMaterializer {
    * DepsError(DepsOwnedByAnotherWorker) without writing anything when the folder is another live
    * Worker's.
    */
-  async materialize(worker: Worker): Promise<Delivery> {
+  async materialize(worker: Worker, system: Record<string, string> = {}): Promise<Delivery> {
     const keys = this.#keys(worker)
     return this.#folders.run(keys.prefix, async () => {
       await this.#own(worker, keys)
-      return this.#deliver(worker, keys)
+      return this.#deliver(worker, keys, system)
     })
   }
 
-  async #deliver(worker: Worker, keys: DepsKeys): Promise<Delivery> {
-    const env = this.renderEnv(worker)
+  async #deliver(worker: Worker, keys: DepsKeys, system: Record<string, string>): Promise<Delivery> {
+    const env = this.renderEnv(worker, system)
     const token = await this.#requestToken(worker)
     const wroteEnv = await this.#put(worker, keys.env, Buffer.from(env.file, 'utf8'))
     const wroteToken = await this.#put(worker, keys.token, token.body)
@@ -128,9 +128,12 @@ export class DepsMaterializer {
     return { warnings: env.warnings, refreshAt: token.refreshAt }
   }
 
-  /** The env file `materialize` writes for `worker` now, and the spec.env entries it leaves out. A secret: never log it. */
-  renderEnv(worker: Worker): { file: string; warnings: string[] } {
-    const { env, skipped } = workerEnv(worker, { ...this.#o.env, backendRuntime: 'sandbox' })
+  /**
+   * The env file `materialize` writes for `worker` now, with the extra system keys `system` (the
+   * credentials), and the spec.env entries it leaves out. A secret: never log it.
+   */
+  renderEnv(worker: Worker, system: Record<string, string> = {}): { file: string; warnings: string[] } {
+    const { env, skipped } = workerEnv(worker, { ...this.#o.env, backendRuntime: 'sandbox', credentials: system })
     return { file: renderEnvFile(env), warnings: skipped.map((s) => `spec.env ${s.key} is not used: ${s.reason}`) }
   }
 

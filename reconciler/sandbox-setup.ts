@@ -11,7 +11,7 @@ import type { DepsStore } from './deps.ts'
 import { FilesystemDepsStore } from './deps-fs.ts'
 import { S3DepsStore, type S3DepsStoreOptions } from './deps-s3.ts'
 import type { BackendContext } from './main.ts'
-import { workerImages } from './options.ts'
+import { credentialSettings, workerImages } from './options.ts'
 import { DepsMaterializer } from './sandbox-deps.ts'
 import type { Sandbox, SandboxClaim, SandboxSet, SandboxSettings } from './sandbox-objects.ts'
 import { sandboxWatchSources } from './sandbox-watch.ts'
@@ -70,6 +70,7 @@ export function sandboxExtension(o: SandboxExtensionOptions): {
         log: ctx.log,
         events: ctx.events,
         reclaimBackoff: o.reclaimBackoff,
+        credentials: credentialSettings(s),
       })
       return [backend]
     },

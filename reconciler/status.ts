@@ -21,7 +21,8 @@ export interface ConditionInput {
 
 /** The status fields the reconciler owns. Conditions not listed are kept as they are. */
 export interface StatusInput {
-  phase: string
+  /** Undefined: the stored phase stays (a Worker this controller runs nothing for). */
+  phase?: string | undefined
   backendRuntime?: string | undefined
   message: string
   conditions: ConditionInput[]
@@ -48,7 +49,8 @@ export function nextStatus(worker: Worker, input: StatusInput, now: string): Wor
     return { type: c.type, status: c.status, reason: c.reason, message: c.message, lastTransitionTime, ...(observed !== undefined ? { observedGeneration: observed } : {}) }
   })
   for (const c of stored.conditions ?? []) if (!decided.has(c.type)) conditions.push(c)
-  const status: WorkerStatus = { ...stored, phase: input.phase, message: input.message, conditions }
+  const status: WorkerStatus = { ...stored, message: input.message, conditions }
+  if (input.phase !== undefined) status.phase = input.phase
   const backendRuntime = input.backendRuntime ?? stored.backendRuntime
   if (backendRuntime) status.backendRuntime = backendRuntime
   if (generation !== undefined) status.observedGeneration = generation

@@ -9,6 +9,7 @@ import type { Logger } from 'pino'
 import type { Config } from '../config/config.ts'
 import { MAX_REQUEST_BYTES, admissionWebhook } from './admission.ts'
 import type { WebhookMetrics } from './metrics.ts'
+import { type ImageSettings, workerImages } from '../api/images.ts'
 import { mutateWorker } from './mutate-worker.ts'
 import { validateWorker } from './validate-worker.ts'
 
@@ -27,7 +28,7 @@ export const MUTATE_PATH = '/mutate-workers'
 export const VALIDATE_PATH = '/validate-workers'
 
 export interface ServerDeps {
-  config: Pick<Config, 'defaultBackendRuntime' | 'sandboxEnabled' | 'resourcePrefix'>
+  config: Pick<Config, 'defaultBackendRuntime' | 'sandboxEnabled' | 'resourcePrefix' | keyof ImageSettings>
   log: Logger
   metrics: WebhookMetrics
   /** TLS options (tls.ts `tlsServerOptions`); without them the app serves plain HTTP (tests only). */
@@ -72,7 +73,7 @@ export function buildServer(deps: ServerDeps): WebhookApp {
   closeConnectionsWhenDraining(app)
 
   const { config, log, metrics } = deps
-  const defaults = { defaultBackendRuntime: config.defaultBackendRuntime, sandboxEnabled: config.sandboxEnabled, resourcePrefix: config.resourcePrefix }
+  const defaults = { defaultBackendRuntime: config.defaultBackendRuntime, sandboxEnabled: config.sandboxEnabled, resourcePrefix: config.resourcePrefix, images: workerImages(config) }
   app.register(admissionWebhook, {
     name: 'mutate-workers',
     path: MUTATE_PATH,

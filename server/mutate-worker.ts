@@ -4,6 +4,7 @@
 
 import jsonpatch from 'fast-json-patch'
 import { defaultWorker } from '../api/defaults.ts'
+import { runtimeImageWarning, type WorkerImages } from '../api/images.ts'
 import { BackendRuntime, GROUP, KIND, type Worker } from '../api/worker.ts'
 import { type AdmissionRequest, type AdmissionResponse, Operation, allowed, isMainResourceOf, patched, withWarnings } from './admission.ts'
 
@@ -12,6 +13,8 @@ export interface MutateWorkerOptions {
   defaultBackendRuntime: BackendRuntime
   /** Whether this controller offers the sandbox backend (Config.sandboxEnabled). */
   sandboxEnabled: boolean
+  /** The worker images by runtime (api/images.ts), to warn about a runtime with none of its own. */
+  images: WorkerImages
 }
 
 /** Warning texts; kept under the 120 characters the AdmissionResponse docs ask for. */
@@ -34,10 +37,12 @@ function defaultable(worker: Worker): Record<string, unknown> {
   return { spec: Object.fromEntries(Object.entries(worker.spec).filter(([, value]) => typeof value !== 'object' || value === null)) }
 }
 
-/** The warnings of product.md §4 for a defaulted Worker. */
+/** The warnings of product.md §4 and §11.3 for a defaulted Worker. */
 export function workerWarnings(worker: Worker, options: MutateWorkerOptions): string[] {
-  if (worker.spec?.backendRuntime !== BackendRuntime.Sandbox) return []
   const warnings: string[] = []
+  const image = runtimeImageWarning(worker, options.images)
+  if (image) warnings.push(image)
+  if (worker.spec?.backendRuntime !== BackendRuntime.Sandbox) return warnings
   if (worker.spec.resources !== undefined && worker.spec.resources !== null) warnings.push(WARNING_RESOURCES_IGNORED)
   if (!options.sandboxEnabled) warnings.push(WARNING_SANDBOX_DISABLED)
   return warnings

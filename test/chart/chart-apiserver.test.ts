@@ -26,6 +26,7 @@ const cp = await startSuiteControlPlane(t)
 await installCrds(cp.api, [MANIFESTS.workerCrd, ...OPENKRUISE_CRDS, CERT_MANAGER_CRDS])
 await ensureNamespace(cp.api, NAMESPACE)
 await ensureNamespace(cp.api, 'team-a')
+await ensureNamespace(cp.api, 'hiclaw-system')
 const helmOnCluster = (args: string[]) => helm([...args, '--kubeconfig', cp.kubeconfigPath])
 
 t.test('every documented option set is accepted by the API server (kubectl apply --dry-run=server)', async (t) => {

@@ -59,6 +59,7 @@ t.test('every setting renders as its env var exactly once, from its own value (0
     webhookEnabled: true, reconcilerEnabled: true, depsStoreType: 's3', depsS3Bucket: 'bucket-x', webhookPort: 9444, healthPort: 8082,
     leaseDurationSeconds: 30, renewDeadlineSeconds: 20, retryPeriodSeconds: 5, tlsCertFile: '/tls/cert.pem', tlsKeyFile: '/tls/key.pem',
     sandboxPoolName: 'pool-x', sandboxDepsPvName: 'pv-x', resourcePrefix: 'x-', controllerName: 'ctl-x', leaderElectionNamespace: 'lease-ns',
+    credentialsSecretName: 'creds-x-{worker}', credentialsNamespace: 'creds-ns',
   })
   // One replica: leader election is one of the flipped values.
   const env = containerEnv(await render({ replicaCount: 1, ...Object.fromEntries(Object.entries(chosen).map(([k, v]) => [`config.${k}`, v])) }))

@@ -173,7 +173,10 @@ export async function runScenarios(env: RbacEnv, options: RunOptions = {}): Prom
     const record = (error: Error): void => {
       failure ??= error.message
     }
-    await Promise.all([leaderScenario(cp.api, step), podScenario(cp.api, ns, step), sandboxScenario(cp.api, ns, step), legacy(step)].map((p) => p.catch(record)))
+    // Fresh names per run: a run that failed on purpose (rbac-minimality) leaves its Workers behind.
+    const suffix = randomBytes(3).toString('hex')
+    const scenarios = [leaderScenario(cp.api, step), podScenario(cp.api, ns, `alice-${suffix}`, step), sandboxScenario(cp.api, ns, `bob-${suffix}`, step), legacy(step)]
+    await Promise.all(scenarios.map((p) => p.catch(record)))
   } finally {
     await reconciler.close()
     await rm(depsDir, { recursive: true, force: true })
@@ -198,17 +201,17 @@ async function leaderScenario(api: ApiClient, step: Step): Promise<void> {
 }
 
 /** A pod Worker: created, Running, an Event, env changed (Secret rewritten, Pod replaced), deleted. */
-async function podScenario(api: ApiClient, ns: string, step: Step): Promise<void> {
-  const name = runtimeObjectName('alice')
-  await createWorker(api, ns, 'alice', { runtime: 'openclaw', env: { GREETING: 'hello' } })
+async function podScenario(api: ApiClient, ns: string, alice: string, step: Step): Promise<void> {
+  const name = runtimeObjectName(alice)
+  await createWorker(api, ns, alice, { runtime: 'openclaw', env: { GREETING: 'hello' } })
   const pod = await step('the pod Worker to get its Pod', () => getJson(api, podPath(ns, name)))
   await markPodRunning(api, ns, name)
-  await step('the pod Worker to be Running', async () => ((await getJson(api, workerPath(ns, 'alice')))?.status?.phase === 'Running' ? true : undefined))
+  await step('the pod Worker to be Running', async () => ((await getJson(api, workerPath(ns, alice)))?.status?.phase === 'Running' ? true : undefined))
   await step('an Event about the pod Worker', async () => {
     const events = await getJson(api, `/api/v1/namespaces/${ns}/events`)
-    return events?.items?.some((e: any) => e.involvedObject?.name === 'alice') ? true : undefined
+    return events?.items?.some((e: any) => e.involvedObject?.name === alice) ? true : undefined
   })
-  await patchWorkerSpec(api, ns, 'alice', { env: { GREETING: 'bye' } })
+  await patchWorkerSpec(api, ns, alice, { env: { GREETING: 'bye' } })
   await step('the env Secret to be rewritten', async () => {
     const secret = await getJson(api, secretPath(ns, name))
     return secret && Buffer.from(secret.data?.GREETING ?? '', 'base64').toString() === 'bye' ? true : undefined
@@ -217,34 +220,34 @@ async function podScenario(api: ApiClient, ns: string, step: Step): Promise<void
     const now = await getJson(api, podPath(ns, name))
     return now && now.metadata.uid !== pod.metadata.uid ? true : undefined
   })
-  await api.request('DELETE', workerPath(ns, 'alice'))
+  await api.request('DELETE', workerPath(ns, alice))
   await step('the pod Worker, its Pod, Secret and ServiceAccount to be gone', async () => {
-    for (const path of [workerPath(ns, 'alice'), podPath(ns, name), secretPath(ns, name), saPath(ns, name)]) if (await getJson(api, path)) return undefined
+    for (const path of [workerPath(ns, alice), podPath(ns, name), secretPath(ns, name), saPath(ns, name)]) if (await getJson(api, path)) return undefined
     return true
   })
 }
 
 /** A sandbox Worker: pool and claim, a drifted pool put back, Running, hibernated, deleted. */
-async function sandboxScenario(api: ApiClient, ns: string, step: Step): Promise<void> {
+async function sandboxScenario(api: ApiClient, ns: string, bob: string, step: Step): Promise<void> {
   const poolPath = `/apis/agents.kruise.io/v1alpha1/namespaces/${ns}/sandboxsets/agentteams-builtin`
-  await createWorker(api, ns, 'bob', { backendRuntime: 'sandbox' })
-  const claim = await step('the sandbox Worker to get its SandboxClaim (deps and token first)', () => getClaim(api, ns, 'bob'))
+  await createWorker(api, ns, bob, { backendRuntime: 'sandbox' })
+  const claim = await step('the sandbox Worker to get its SandboxClaim (deps and token first)', () => getClaim(api, ns, bob))
   await step('the warm pool to exist', () => getJson(api, poolPath))
   const drift = await api.request('PATCH', poolPath, { spec: { replicas: 7 } }, { contentType: 'application/merge-patch+json' })
   if (drift.status !== 200) throw new Error(`drift the pool: HTTP ${drift.status} ${drift.text}`)
   const sandbox = await bindSandbox(api, claim)
-  await step('the sandbox Worker to be Running', async () => ((await getJson(api, workerPath(ns, 'bob')))?.status?.phase === 'Running' ? true : undefined))
+  await step('the sandbox Worker to be Running', async () => ((await getJson(api, workerPath(ns, bob)))?.status?.phase === 'Running' ? true : undefined))
   await step('the drifted warm pool to be put back', async () => ((await getJson(api, poolPath))?.spec?.replicas === 1 ? true : undefined))
-  await patchWorkerSpec(api, ns, 'bob', { state: 'Sleeping' })
+  await patchWorkerSpec(api, ns, bob, { state: 'Sleeping' })
   await step('the Sandbox to be hibernated', async () => ((await getJson(api, `/apis/agents.kruise.io/v1alpha1/namespaces/${ns}/sandboxes/${sandbox.metadata.name}`))?.spec?.paused === true ? true : undefined))
   await markPaused(api, ns, sandbox.metadata.name)
-  await step('the sandbox Worker to be Sleeping', async () => ((await getJson(api, workerPath(ns, 'bob')))?.status?.phase === 'Sleeping' ? true : undefined))
-  await api.request('DELETE', workerPath(ns, 'bob'))
+  await step('the sandbox Worker to be Sleeping', async () => ((await getJson(api, workerPath(ns, bob)))?.status?.phase === 'Sleeping' ? true : undefined))
+  await api.request('DELETE', workerPath(ns, bob))
   await step('the sandbox Worker, its claim, Sandbox and ServiceAccount to be gone', async () => {
-    if (await getJson(api, workerPath(ns, 'bob'))) return undefined
+    if (await getJson(api, workerPath(ns, bob))) return undefined
     if (await getJson(api, claimPath(ns, claim.metadata.name))) return undefined
     if ((await listSandboxes(api, ns)).length > 0) return undefined
-    return (await getJson(api, saPath(ns, runtimeObjectName('bob')))) ? undefined : true
+    return (await getJson(api, saPath(ns, runtimeObjectName(bob)))) ? undefined : true
   })
 }
 

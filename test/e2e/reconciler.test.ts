@@ -55,7 +55,7 @@ t.test('a pod Worker gets its ServiceAccount, Secret and Pod, and turns Running 
   t.same(c.envFrom, [{ secretRef: { name } }])
   t.equal(pod.spec.serviceAccountName, name)
   const token = pod.spec.volumes.find((v: any) => v.projected)?.projected.sources[0].serviceAccountToken
-  t.same(token, { audience: 'hiclaw-controller', expirationSeconds: 3600, path: 'token' }, 'projected token with the audience and a bounded lifetime')
+  t.same(token, { audience: 'agentteams-controller', expirationSeconds: 3600, path: 'token' }, 'projected token with the audience and a bounded lifetime')
   t.equal(c.volumeMounts[0].mountPath, '/var/run/secrets/agentteams')
   const env = Object.fromEntries(Object.entries(secret.data as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]))
   t.equal(env['GREETING'], "it's me")

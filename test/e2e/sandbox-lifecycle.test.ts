@@ -42,7 +42,7 @@ const tokenOf = async (name: string) => (await s3.getObject(depsKeys(name).token
 /** The API server's verdict on a token, as a service that checks it would ask. */
 async function review(token: string): Promise<{ authenticated?: boolean; user?: { username?: string } }> {
   const r = await cp.api.request('POST', '/apis/authentication.k8s.io/v1/tokenreviews', {
-    apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: ['hiclaw-controller'] },
+    apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: ['agentteams-controller'] },
   })
   return r.body?.status ?? {}
 }
@@ -91,7 +91,7 @@ t.test('a sandbox Worker: pool, env and token verified in the bucket before its 
   t.equal(verdict.authenticated, true, 'the token authenticates')
   t.equal(verdict.user?.username, `system:serviceaccount:${ns}:agentteams-worker-alice`, "as the Worker's own ServiceAccount")
   const jwt = jwtClaims(token)
-  t.same(jwt.aud, ['hiclaw-controller'])
+  t.same(jwt.aud, ['agentteams-controller'])
   t.equal(jwt.exp - jwt.iat, 3600, 'a bounded lifetime of one hour, never ten years')
 
   t.equal(atClaimCreate.length, 1, 'one claim create')

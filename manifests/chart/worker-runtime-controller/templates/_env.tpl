@@ -76,10 +76,18 @@ upstream chart's prewarmSize bug). The S3 credentials come from a Secret, never 
   value: {{ $c.hermesWorkerImage | quote }}
 - name: AGENTTEAMS_OPENHUMAN_WORKER_IMAGE
   value: {{ $c.openhumanWorkerImage | quote }}
+- name: AGENTTEAMS_QWENPAW_WORKER_IMAGE
+  value: {{ $c.qwenpawWorkerImage | quote }}
 - name: AGENTTEAMS_AUTH_AUDIENCE
   value: {{ $c.authAudience | quote }}
 - name: AGENTTEAMS_AUTH_TOKEN_EXPIRATION_SECONDS
   value: {{ int64 $c.authTokenExpirationSeconds | quote }}
+- name: AGENTTEAMS_CREDENTIALS_SECRET_NAME
+  value: {{ $c.credentialsSecretName | quote }}
+- name: AGENTTEAMS_CREDENTIALS_NAMESPACE
+  value: {{ $c.credentialsNamespace | quote }}
+- name: AGENTTEAMS_CREDENTIALS_REQUIRED
+  value: {{ $c.credentialsRequired | toString | quote }}
 - name: AGENTTEAMS_CONTROLLER_URL
   value: {{ $c.controllerUrl | quote }}
 - name: AGENTTEAMS_MATRIX_URL
