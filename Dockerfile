@@ -10,8 +10,13 @@ ARG NODE_IMAGE=node:24-bookworm-slim
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-# Exactly the lockfile's production dependencies; none needs an install script.
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+# Exactly the lockfile's production dependencies; none needs an install script. Behind a
+# TLS-intercepting proxy, `npm run image` passes the CA npm trusts on the build machine as the
+# secret `npm-ca`: mounted for this step only (never in a layer), added to Node's roots.
+RUN --mount=type=secret,id=npm-ca \
+    if [ -s /run/secrets/npm-ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm-ca; fi \
+    && npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+    && npm cache clean --force
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
