@@ -2,9 +2,12 @@
 # directly (type stripping), so there is no build step, only production dependencies. Runs as a
 # numeric non-root user (so runAsNonRoot can verify it) and writes nothing to its own files, so it
 # works with a read-only root filesystem. No HEALTHCHECK: Kubernetes probes /healthz and /readyz.
-# test/chart/image.test.ts installs and starts exactly what this file copies.
+# `npm run image` builds it with podman; test/image/image.test.ts checks that image and runs it as
+# the Helm chart does against a real kube-apiserver.
 
 # Node 24 LTS on Debian 12 (bookworm), slim variant. Pin a digest in your own build for reproducibility.
+# Where no registry is reachable, `npm run image` assembles a local stand-in under this name
+# (scripts/image/base.ts) and never pulls.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS deps
