@@ -2,7 +2,7 @@
 // local storage (base.ts assembles a stand-in when it is missing). Behind a TLS-intercepting proxy
 // the CA that npm is configured with on this machine reaches the build's `npm ci` as the build
 // secret `npm-ca`: mounted into that RUN step only, never copied into a layer. Proxy variables are
-// passed to RUN steps by podman itself.
+// passed to RUN steps by podman itself (never kept in the image).
 
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -64,7 +64,8 @@ export async function buildImage(podman: Podman, options: BuildOptions = {}): Pr
   try {
     const started = Date.now()
     await podman.checked([
-      'build', '--pull=never', '--file', join(REPO, 'Dockerfile'), '--tag', tag, '--iidfile', join(dir, 'id'),
+      // Host network: RUN steps reach what the host reaches, a proxy on the host's loopback included.
+      'build', '--pull=never', '--network=host', '--file', join(REPO, 'Dockerfile'), '--tag', tag, '--iidfile', join(dir, 'id'),
       ...(caFile ? ['--secret', `id=${CA_SECRET_ID},src=${caFile}`] : []),
       REPO,
     ], { onLine })
