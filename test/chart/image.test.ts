@@ -116,7 +116,7 @@ t.test('the image tree installs and its command serves with production dependenc
   const tls = join(root, 'tls')
   await mkdir(tls)
   await writeServingCertificates(tls, certs)
-  const [webhookPort, healthPort] = (await freePorts(2)) as [number, number]
+  const [webhookPort, healthPort, metricsPort] = (await freePorts(3)) as [number, number, number]
   const before = await listFiles(app)
   const controller = startProcess({
     name: 'worker-runtime-controller (image tree)',
@@ -130,6 +130,10 @@ t.test('the image tree installs and its command serves with production dependenc
       AGENTTEAMS_WEBHOOK_PORT: String(webhookPort),
       AGENTTEAMS_HEALTH_ADDRESS: '127.0.0.1',
       AGENTTEAMS_HEALTH_PORT: String(healthPort),
+      // Plain-HTTP metrics here; the secured scrape is test/e2e/metrics-auth.test.ts's.
+      AGENTTEAMS_METRICS_ADDRESS: '127.0.0.1',
+      AGENTTEAMS_METRICS_PORT: String(metricsPort),
+      AGENTTEAMS_METRICS_SECURE: 'false',
       AGENTTEAMS_TLS_CERT_FILE: join(tls, 'tls.crt'),
       AGENTTEAMS_TLS_KEY_FILE: join(tls, 'tls.key'),
       AGENTTEAMS_DEPS_FILESYSTEM_DIR: join(root, 'deps-store'),
@@ -155,8 +159,9 @@ t.test('the image tree installs and its command serves with production dependenc
   })
   t.equal(verdict.response?.allowed, false, 'the validating webhook of the image tree denies the unsafe switch')
   t.equal(verdict.response?.status?.message, LEGACY_TO_SANDBOX)
-  t.match((await health('/metrics')).text, /worker_runtime_controller_admission_decisions_total\{[^}]*result="denied"[^}]*\} 1\n/)
-  t.match((await health('/metrics')).text, /worker_runtime_controller_leader 1/, 'the reconciler leads')
+  const scrape = () => fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text())
+  t.match(await scrape(), /worker_runtime_controller_admission_decisions_total\{[^}]*result="denied"[^}]*\} 1\n/)
+  t.match(await scrape(), /worker_runtime_controller_leader 1/, 'the reconciler leads')
 
   await controller.stop(30_000)
   t.same(await controller.exited, { code: 0, signal: null }, 'SIGTERM: drained and exited 0')
