@@ -1,5 +1,5 @@
 // The chart on a real kube-apiserver with the real helm and kubectl: every documented option set is
-// accepted by a server-side dry run; the RBAC objects applied for real grant exactly what
+// accepted by a server-side dry run (the monitoring one against transcribed Prometheus Operator CRDs); the RBAC objects applied for real grant exactly what
 // `kubectl auth can-i` should say; the chart's webhook configurations, pointed at a local webhook
 // server, deny the unsafe switch as before (and its policy does without them); `helm install` and
 // `helm upgrade` keep the generated certificate, renew it near expiry, and `helm uninstall` removes
@@ -21,9 +21,10 @@ import { LEGACY_TO_SANDBOX } from '../e2e/expected-messages.ts'
 import { CHART_DIR, NAMESPACE, OPTION_SETS, RELEASE, find, helm, parseObjects, render, setJson } from './helm.ts'
 
 const CERT_MANAGER_CRDS = fileURLToPath(new URL('./fixtures/cert-manager-crds.yaml', import.meta.url))
+const PROMETHEUS_OPERATOR_CRDS = fileURLToPath(new URL('./fixtures/prometheus-operator-crds.yaml', import.meta.url))
 
 const cp = await startSuiteControlPlane(t)
-await installCrds(cp.api, [MANIFESTS.workerCrd, ...OPENKRUISE_CRDS, CERT_MANAGER_CRDS])
+await installCrds(cp.api, [MANIFESTS.workerCrd, ...OPENKRUISE_CRDS, CERT_MANAGER_CRDS, PROMETHEUS_OPERATOR_CRDS])
 await ensureNamespace(cp.api, NAMESPACE)
 await ensureNamespace(cp.api, 'team-a')
 const helmOnCluster = (args: string[]) => helm([...args, '--kubeconfig', cp.kubeconfigPath])
@@ -56,6 +57,9 @@ t.test('the RBAC objects, applied for real, grant what the controller uses and n
   t.equal(await can('update', 'leases.coordination.k8s.io/kube-scheduler', '-n', NAMESPACE), 'no', 'not another Lease')
   t.equal(await can('create', 'leases.coordination.k8s.io', '-n', 'kube-system'), 'no', 'no Lease outside the release namespace')
   t.equal(await can('create', 'mutatingwebhookconfigurations'), 'no', 'cannot touch admission configuration')
+  t.equal(await can('create', 'tokenreviews.authentication.k8s.io'), 'yes', 'asks who calls /metrics')
+  t.equal(await can('create', 'subjectaccessreviews.authorization.k8s.io'), 'yes', 'and whether they may')
+  t.equal(await can('get', '/metrics'), 'no', 'but is no scraper itself')
 
   const namespaced = (await render({ fullnameOverride: 'rbac-ns', 'config.watchNamespace': 'team-a' })).filter((o) => rbac.some((r) => r.kind === o.kind))
   t.equal((await cp.kubectl(['apply', '-f', '-'], { stdin: namespaced.map((o) => JSON.stringify(o)).join('\n---\n') })).code, 0)
