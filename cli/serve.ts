@@ -136,10 +136,13 @@ export async function serve(argv: readonly string[], env: NodeJS.ProcessEnv): Pr
   if (webhook) log.info({ url: webhook.url }, 'serving admission webhooks')
   log.info({ port: probes.port }, 'serving /healthz and /readyz')
   if (metrics.secure) log.info({ url: metrics.url }, 'serving /metrics over HTTPS to callers the API server allows get on /metrics')
-  else log.warn({ url: metrics.url }, `serving /metrics over plain HTTP without authentication (${local ? 'local mode' : 'AGENTTEAMS_METRICS_SECURE=false'})`)
+  else if (local) log.info({ url: metrics.url }, 'serving /metrics over plain HTTP without authentication (local mode)')
+  else log.warn({ url: metrics.url }, 'serving /metrics over plain HTTP without authentication (AGENTTEAMS_METRICS_SECURE=false)')
   if (local) {
     local.printWelcome(process.stdout)
-    process.stdout.write(`Metrics: curl ${metrics.url}   # plain HTTP, no authentication: local mode (in a cluster: HTTPS with a token)\n`)
+    process.stdout.write(metrics.secure
+      ? `Metrics: ${metrics.url}   # HTTPS; send a token the API server allows get on /metrics\n`
+      : `Metrics: curl ${metrics.url}   # plain HTTP, no authentication: local mode (in a cluster: HTTPS with a token)\n`)
   }
 
   const signal = await waitForSignal()
