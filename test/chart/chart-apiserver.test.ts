@@ -18,7 +18,7 @@ import { startTestWebhookServer } from '../harness/webhook-server.ts'
 import { rewriteClientConfig } from '../harness/webhooks.ts'
 import { workerYaml } from '../harness/workers.ts'
 import { LEGACY_TO_SANDBOX } from '../e2e/expected-messages.ts'
-import { CHART_DIR, NAMESPACE, OPTION_SETS, RELEASE, find, helm, parseObjects, render, setJson } from './helm.ts'
+import { CHART_DIR, MONITORING, NAMESPACE, OPTION_SETS, RELEASE, find, helm, parseObjects, render, setJson } from './helm.ts'
 
 const CERT_MANAGER_CRDS = fileURLToPath(new URL('./fixtures/cert-manager-crds.yaml', import.meta.url))
 const PROMETHEUS_OPERATOR_CRDS = fileURLToPath(new URL('./fixtures/prometheus-operator-crds.yaml', import.meta.url))
@@ -36,6 +36,20 @@ t.test('every documented option set is accepted by the API server (kubectl apply
     const applied = await cp.kubectl(['apply', '--dry-run=server', '--validate=strict', '-f', '-'], { stdin: rendered.stdout })
     t.equal(applied.code, 0, `${name}: ${applied.code === 0 ? 'accepted' : applied.stderr}`)
     t.equal(applied.stdout.trim().split('\n').length, parseObjects(rendered.stdout).length, `${name}: every object went through`)
+  }
+})
+
+t.test('the transcribed Prometheus Operator CRDs are strict: a wrong field or duration is refused', async (t) => {
+  const objects = await render(MONITORING)
+  const monitor = structuredClone(find(objects, 'ServiceMonitor'))
+  monitor.spec.endpoints[0].scrapeTimout = monitor.spec.endpoints[0].scrapeTimeout
+  delete monitor.spec.endpoints[0].scrapeTimeout
+  const rule = structuredClone(find(objects, 'PrometheusRule'))
+  rule.spec.groups[0].rules[0].for = '5 minutes'
+  for (const [what, object, message] of [['a misspelt ServiceMonitor field', monitor, /unknown field "spec.endpoints\[0\].scrapeTimout"/], ['a PrometheusRule duration Prometheus cannot read', rule, /spec.groups\[0\].rules\[0\].for: Invalid value: "5 minutes"/]] as const) {
+    const applied = await cp.kubectl(['apply', '--dry-run=server', '--validate=strict', '-f', '-'], { stdin: JSON.stringify(object) })
+    t.not(applied.code, 0, `${what} is refused`)
+    t.match(applied.stderr, message)
   }
 })
 
