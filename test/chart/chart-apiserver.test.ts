@@ -140,6 +140,7 @@ t.test('helm install and upgrade keep the generated certificate; an upgrade rene
   const installed = await helmOnCluster(['install', RELEASE, CHART_DIR, '--namespace', NAMESPACE])
   t.equal(installed.code, 0, `helm install: ${installed.stderr}`)
   t.match(installed.stdout, `kubectl delete validatingwebhookconfiguration ${RELEASE}-validating`, 'the install notes show the emergency escape')
+  t.match(installed.stdout, `bind the ClusterRole ${RELEASE}-metrics-reader to your Prometheus's ServiceAccount`, 'and how a scraper gets /metrics')
   const first = await state()
   t.equal(first.mutating, first.ca, 'the mutating webhook trusts the generated CA')
   t.equal(first.validating, first.ca, 'so does the validating webhook')
