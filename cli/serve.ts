@@ -1,5 +1,5 @@
-// The `serve` command: composes the webhook server, the reconciler, the probe server and — when
-// no cluster is configured — the embedded local control plane; then waits for SIGINT/SIGTERM and
+// The `serve` command: composes the webhook server, the reconciler, the probe and metrics servers
+// and — when no cluster is configured — the embedded local control plane; then waits for SIGINT/SIGTERM and
 // shuts down in order (readiness fails first, in-flight work drains, children stop).
 
 import { access } from 'node:fs/promises'
@@ -8,9 +8,13 @@ import { loadConfig, type Config } from '../config/config.ts'
 import { KubeConfig } from '../reconciler/client-node.ts'
 import { startReconciler, type ReconcilerHandle } from '../reconciler/main.ts'
 import { createDepsStore, depsStoreSettings, sandboxExtension, sandboxExtensionOptions } from '../reconciler/sandbox-setup.ts'
+import { createKubeClient } from '../reconciler/kube.ts'
+import { observeApiRequests } from '../reconciler/kube-metrics.ts'
+import { createMetricsAuth } from '../server/metrics-auth.ts'
+import { startMetricsServer, type MetricsServer } from '../server/metrics-server.ts'
 import { startProbeServer, startWebhookServer, type WebhookServer } from '../server/webhook-server.ts'
 import { generateCerts } from './certs.ts'
-import { createLogger } from './logger.ts'
+import { createLogger, createTerminalLogger } from './logger.ts'
 import { detectCluster } from './cluster.ts'
 import type { LocalControlPlane } from './local.ts'
 
@@ -18,12 +22,20 @@ async function exists(path: string): Promise<boolean> {
   return access(path).then(() => true, () => false)
 }
 
-/** Local runs bind loopback unless told otherwise; the generated certificate covers 127.0.0.1. */
+/**
+ * Local runs bind loopback unless told otherwise (the generated certificate covers 127.0.0.1), and
+ * serve /metrics over plain HTTP: on a laptop there is no scraper with a ServiceAccount token.
+ */
 function localDefaults(env: NodeJS.ProcessEnv, argv: readonly string[]): NodeJS.ProcessEnv {
   const out = { ...env }
   const flagged = (flag: string) => argv.some((a) => a === flag || a.startsWith(`${flag}=`))
-  if (out['AGENTTEAMS_WEBHOOK_ADDRESS'] === undefined && !flagged('--webhook-address')) out['AGENTTEAMS_WEBHOOK_ADDRESS'] = '127.0.0.1'
-  if (out['AGENTTEAMS_HEALTH_ADDRESS'] === undefined && !flagged('--health-address')) out['AGENTTEAMS_HEALTH_ADDRESS'] = '127.0.0.1'
+  const local: Array<[string, string, string]> = [
+    ['AGENTTEAMS_WEBHOOK_ADDRESS', '--webhook-address', '127.0.0.1'],
+    ['AGENTTEAMS_HEALTH_ADDRESS', '--health-address', '127.0.0.1'],
+    ['AGENTTEAMS_METRICS_ADDRESS', '--metrics-address', '127.0.0.1'],
+    ['AGENTTEAMS_METRICS_SECURE', '--metrics-secure', 'false'],
+  ]
+  for (const [name, flag, value] of local) if (out[name] === undefined && !flagged(flag)) out[name] = value
   return out
 }
 
@@ -50,14 +62,15 @@ function waitForSignal(): Promise<NodeJS.Signals> {
 export async function serve(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const cluster = detectCluster(env)
   const config: Config = loadConfig(cluster === 'local' ? localDefaults(env, argv) : env, argv)
-  const log = createLogger(config.logLevel)
+  // Readable lines for a person at a terminal; JSON for everything else (log collectors, tests).
+  const log = cluster === 'local' && process.stdout.isTTY ? await createTerminalLogger(config.logLevel) : createLogger(config.logLevel)
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
   let shuttingDown = false
 
-  if (config.webhookEnabled && !(await exists(config.tlsCertFile)) && !(await exists(config.tlsKeyFile))) {
+  if ((config.webhookEnabled || config.metricsSecure) && !(await exists(config.tlsCertFile)) && !(await exists(config.tlsKeyFile))) {
     if (cluster === 'in-cluster') {
-      log.error({ certFile: config.tlsCertFile }, 'TLS certificate and key not found: mount the webhook Secret (the Helm chart does)')
+      log.error({ certFile: config.tlsCertFile }, 'TLS certificate and key not found: mount the serving Secret (the Helm chart does)')
       return 1
     }
     await generateCerts({ dir: 'certs', dnsNames: [] })
@@ -78,12 +91,27 @@ export async function serve(argv: readonly string[], env: NodeJS.ProcessEnv): Pr
     return 1
   }
 
+  const kubeconfig = new KubeConfig()
+  if (local) kubeconfig.loadFromString(local.kubeconfig)
+  else kubeconfig.loadFromDefault()
+
+  // The reviews behind secure /metrics, made with the controller's own credentials and counted in
+  // the API client metrics like every other request.
+  const reviews = config.metricsSecure ? createKubeClient(kubeconfig, { observe: observeApiRequests(registry) }) : undefined
+  let metrics: MetricsServer
+  try {
+    const auth = reviews ? createMetricsAuth({ client: { create: (path, body) => reviews.request({ method: 'POST', path, body }) } }) : undefined
+    metrics = await startMetricsServer({ config, log, registry, auth })
+  } catch (error) {
+    log.error({ err: error }, 'could not start the metrics server')
+    await webhook?.close()
+    await local?.close()
+    return 1
+  }
+
   let reconciler: ReconcilerHandle | undefined
   let closeStore = (): void => {}
   if (config.reconcilerEnabled) {
-    const kubeconfig = new KubeConfig()
-    if (local) kubeconfig.loadFromString(local.kubeconfig)
-    else kubeconfig.loadFromDefault()
     const store = config.sandboxEnabled ? createDepsStore(depsStoreSettings(config)) : undefined
     closeStore = () => store?.close()
     const sandbox = store ? sandboxExtension(sandboxExtensionOptions(config, store)) : {}
@@ -93,7 +121,6 @@ export async function serve(argv: readonly string[], env: NodeJS.ProcessEnv): Pr
   const probes = await startProbeServer({
     config,
     log,
-    registry,
     checks: [
       { name: 'shutdown', check: () => (shuttingDown ? 'shutting down' : true) },
       ...(webhook ? [{ name: 'webhook', check: () => webhook.isReady() || 'webhook TLS server not listening' }] : []),
@@ -107,8 +134,16 @@ export async function serve(argv: readonly string[], env: NodeJS.ProcessEnv): Pr
   })
 
   if (webhook) log.info({ url: webhook.url }, 'serving admission webhooks')
-  log.info({ port: probes.port }, 'serving /healthz, /readyz and /metrics')
-  if (local) local.printWelcome(process.stdout)
+  log.info({ port: probes.port }, 'serving /healthz and /readyz')
+  if (metrics.secure) log.info({ url: metrics.url }, 'serving /metrics over HTTPS to callers the API server allows get on /metrics')
+  else if (local) log.info({ url: metrics.url }, 'serving /metrics over plain HTTP without authentication (local mode)')
+  else log.warn({ url: metrics.url }, 'serving /metrics over plain HTTP without authentication (AGENTTEAMS_METRICS_SECURE=false)')
+  if (local) {
+    local.printWelcome(process.stdout)
+    process.stdout.write(metrics.secure
+      ? `Metrics: ${metrics.url}   # HTTPS; send a token the API server allows get on /metrics\n`
+      : `Metrics: curl ${metrics.url}   # plain HTTP, no authentication: local mode (in a cluster: HTTPS with a token)\n`)
+  }
 
   const signal = await waitForSignal()
   log.info({ signal }, 'shutting down')
@@ -118,6 +153,8 @@ export async function serve(argv: readonly string[], env: NodeJS.ProcessEnv): Pr
   closeStore()
   await webhook?.close()
   await local?.close()
+  await metrics.close()
+  await reviews?.close()
   await probes.close()
   log.info('stopped')
   return 0

@@ -18,6 +18,9 @@ export interface Config {
   webhookPort: number
   healthAddress: string
   healthPort: number
+  metricsAddress: string
+  metricsPort: number
+  metricsSecure: boolean
   tlsCertFile: string
   tlsKeyFile: string
   logLevel: string
@@ -157,7 +160,21 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
   if (!validate(raw)) throw new ConfigError(explain((validate.errors ?? [])[0] as ErrorObject, shown))
   checkLeaderTimings(raw)
   checkDepsStore(raw)
+  checkPorts(raw)
   return raw
+}
+
+/** The listeners of one process need distinct ports (0, a free port each, never collides). */
+function checkPorts(config: Config): void {
+  const listeners: Array<keyof Config> = [...(config.webhookEnabled ? ['webhookPort' as const] : []), 'healthPort', 'metricsPort']
+  for (const [i, a] of listeners.entries()) {
+    for (const b of listeners.slice(i + 1)) {
+      if (config[a] !== 0 && config[a] === config[b]) {
+        const [sa, sb] = [byKey.get(a) as Setting, byKey.get(b) as Setting]
+        throw new ConfigError(`invalid configuration: ${sa.env} (${flagName(sa)}) and ${sb.env} (${flagName(sb)}) are both ${config[a]}: each server needs its own port`)
+      }
+    }
+  }
 }
 
 /** The s3 store needs a bucket, and a key id goes with its secret. */

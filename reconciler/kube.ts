@@ -124,6 +124,11 @@ export interface KubeClientOptions {
    * library's user agent (`undici`). A request's own `query.fieldManager` wins.
    */
   fieldManager?: string
+  /**
+   * Told of every request once it is answered (`status` 0: no response), for the API client
+   * metrics (kube-metrics.ts). Must not throw.
+   */
+  observe?: (request: KubeRequest, status: number, seconds: number) => void
 }
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH'])
@@ -159,6 +164,7 @@ export function createKubeClient(kubeconfig: KubeConfig, options: KubeClientOpti
         ctx.setBody(JSON.stringify(req.body))
       }
       ctx.setSignal(AbortSignal.timeout(timeoutMs))
+      const started = performance.now()
       let status: number
       let headers: Record<string, string>
       let text: string
@@ -174,8 +180,10 @@ export function createKubeClient(kubeconfig: KubeConfig, options: KubeClientOpti
         headers = response.headers
         text = await response.body.text()
       } catch (error) {
+        options.observe?.(req, 0, (performance.now() - started) / 1000)
         throw new KubeError(`${req.method} ${url.pathname}: ${describeError(error)}`, { code: 0, reason: 'NetworkError' }, { cause: error })
       }
+      options.observe?.(req, status, (performance.now() - started) / 1000)
       const body = text === '' ? undefined : safeParse(text)
       if (status >= 200 && status < 300) return body as T
       const s = (body ?? {}) as StatusBody

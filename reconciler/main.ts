@@ -18,6 +18,7 @@ import { type CacheReader, Controller, type WatchSource } from './controller.ts'
 import { createEventRecorder, type EventRecorder } from './events.ts'
 import type { ObjectWithMeta } from './informer.ts'
 import { type Collection, createKubeClient, createListWatch, type KubeClient, listCollection, resourcePath } from './kube.ts'
+import { observeApiRequests } from './kube-metrics.ts'
 import { LeaderElector } from './leader.ts'
 import { createReconcilerMetrics } from './metrics.ts'
 import { credentialSettings, type ReconcilerOptions, resolveOptions, workerImages } from './options.ts'
@@ -107,7 +108,7 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
   const clock = options.clock ?? systemClock
   const settings = resolveOptions(config, options.overrides)
   const log = options.log.child({ component: 'reconciler' })
-  const base = createKubeClient(kubeconfig, { fieldManager: config.controllerName })
+  const base = createKubeClient(kubeconfig, { fieldManager: config.controllerName, observe: observeApiRequests(options.registry) })
   const kube = options.wrapKube ? options.wrapKube(base) : base
   const metrics = createReconcilerMetrics(options.registry)
   const identity = options.identity ?? `${hostname()}_${randomUUID()}`

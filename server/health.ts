@@ -1,11 +1,11 @@
-// The plain-HTTP probe server: /healthz (liveness), /readyz (readiness) and /metrics. Separate from
-// the HTTPS webhook port so kubelet and Prometheus need no webhook certificate. Checks are an open
-// list the caller owns: the webhook adds "webhook TLS listening", the reconciler "caches synced".
+// The plain-HTTP probe server: /healthz (liveness) and /readyz (readiness), apart from the HTTPS
+// webhook port so kubelet needs no certificate, and apart from /metrics (metrics-server.ts), which
+// may be read only by those the API server allows. Checks are an open list the caller owns: the
+// webhook adds "webhook TLS listening", the reconciler "caches synced".
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { LogController, fastify, type FastifyInstance, type FastifyReply } from 'fastify'
 import type { Logger } from 'pino'
-import type { Registry } from 'prom-client'
 
 /** Which probe a check belongs to. */
 export const CheckKind = { Readiness: 'readiness', Liveness: 'liveness' } as const
@@ -24,7 +24,6 @@ export interface HealthCheck {
 
 export interface ProbeServerDeps {
   log: Logger
-  registry: Registry
   /** Read on every probe, so a caller may push a check after start (e.g. "caches synced"). */
   checks: HealthCheck[]
 }
@@ -67,9 +66,5 @@ export function buildProbeServer(deps: ProbeServerDeps): ProbeApp {
   const ofKind = (kind: CheckKind) => deps.checks.filter((c) => (c.kind ?? CheckKind.Readiness) === kind)
   app.get('/healthz', probe('healthz', () => [eventLoop, ...ofKind(CheckKind.Liveness)]))
   app.get('/readyz', probe('readyz', () => ofKind(CheckKind.Readiness)))
-  app.get('/metrics', async (_, reply) => {
-    reply.type(deps.registry.contentType)
-    return deps.registry.metrics()
-  })
   return app
 }

@@ -1,6 +1,6 @@
-// Starts the two listeners of the webhook side — the HTTPS admission server and the plain-HTTP
-// probe server — for the CLI, the tests and the local control plane. The only place here that
-// listens; signals and the environment stay with the caller (bin/, config/).
+// Starts two listeners of the webhook side — the HTTPS admission server and the plain-HTTP probe
+// server — for the CLI, the tests and the local control plane (metrics-server.ts starts the third).
+// Signals and the environment stay with the caller (bin/, config/).
 
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
@@ -79,12 +79,12 @@ export interface ProbeServer {
 }
 
 /**
- * Listens on `config.healthAddress:config.healthPort` with /healthz, /readyz and /metrics. `checks`
- * is read on every probe (see health.ts `HealthCheck`).
+ * Listens on `config.healthAddress:config.healthPort` with /healthz and /readyz. `checks` is read on
+ * every probe (see health.ts `HealthCheck`).
  */
-export async function startProbeServer(options: StartOptions & { checks: HealthCheck[] }): Promise<ProbeServer> {
-  const { config, log, registry, checks } = options
-  const app = buildProbeServer({ log, registry, checks })
+export async function startProbeServer(options: Omit<StartOptions, 'registry'> & { checks: HealthCheck[] }): Promise<ProbeServer> {
+  const { config, log, checks } = options
+  const app = buildProbeServer({ log, checks })
   await app.listen({ host: config.healthAddress, port: config.healthPort, listenTextResolver: () => 'probe server listening' })
   return { port: (app.server.address() as AddressInfo).port, close: () => app.close() }
 }

@@ -1,5 +1,5 @@
 // The chart on a real kube-apiserver with the real helm and kubectl: every documented option set is
-// accepted by a server-side dry run; the RBAC objects applied for real grant exactly what
+// accepted by a server-side dry run (the monitoring one against transcribed Prometheus Operator CRDs); the RBAC objects applied for real grant exactly what
 // `kubectl auth can-i` should say; the chart's webhook configurations, pointed at a local webhook
 // server, deny the unsafe switch as before (and its policy does without them); `helm install` and
 // `helm upgrade` keep the generated certificate, renew it near expiry, and `helm uninstall` removes
@@ -18,12 +18,13 @@ import { startTestWebhookServer } from '../harness/webhook-server.ts'
 import { rewriteClientConfig } from '../harness/webhooks.ts'
 import { workerYaml } from '../harness/workers.ts'
 import { LEGACY_TO_SANDBOX } from '../e2e/expected-messages.ts'
-import { CHART_DIR, NAMESPACE, OPTION_SETS, RELEASE, find, helm, parseObjects, render, setJson } from './helm.ts'
+import { CHART_DIR, MONITORING, NAMESPACE, OPTION_SETS, RELEASE, find, helm, parseObjects, render, setJson } from './helm.ts'
 
 const CERT_MANAGER_CRDS = fileURLToPath(new URL('./fixtures/cert-manager-crds.yaml', import.meta.url))
+const PROMETHEUS_OPERATOR_CRDS = fileURLToPath(new URL('./fixtures/prometheus-operator-crds.yaml', import.meta.url))
 
 const cp = await startSuiteControlPlane(t)
-await installCrds(cp.api, [MANIFESTS.workerCrd, ...OPENKRUISE_CRDS, CERT_MANAGER_CRDS])
+await installCrds(cp.api, [MANIFESTS.workerCrd, ...OPENKRUISE_CRDS, CERT_MANAGER_CRDS, PROMETHEUS_OPERATOR_CRDS])
 await ensureNamespace(cp.api, NAMESPACE)
 await ensureNamespace(cp.api, 'team-a')
 await ensureNamespace(cp.api, 'hiclaw-system')
@@ -36,6 +37,20 @@ t.test('every documented option set is accepted by the API server (kubectl apply
     const applied = await cp.kubectl(['apply', '--dry-run=server', '--validate=strict', '-f', '-'], { stdin: rendered.stdout })
     t.equal(applied.code, 0, `${name}: ${applied.code === 0 ? 'accepted' : applied.stderr}`)
     t.equal(applied.stdout.trim().split('\n').length, parseObjects(rendered.stdout).length, `${name}: every object went through`)
+  }
+})
+
+t.test('the transcribed Prometheus Operator CRDs are strict: a wrong field or duration is refused', async (t) => {
+  const objects = await render(MONITORING)
+  const monitor = structuredClone(find(objects, 'ServiceMonitor'))
+  monitor.spec.endpoints[0].scrapeTimout = monitor.spec.endpoints[0].scrapeTimeout
+  delete monitor.spec.endpoints[0].scrapeTimeout
+  const rule = structuredClone(find(objects, 'PrometheusRule'))
+  rule.spec.groups[0].rules[0].for = '5 minutes'
+  for (const [what, object, message] of [['a misspelt ServiceMonitor field', monitor, /unknown field "spec.endpoints\[0\].scrapeTimout"/], ['a PrometheusRule duration Prometheus cannot read', rule, /spec.groups\[0\].rules\[0\].for: Invalid value: "5 minutes"/]] as const) {
+    const applied = await cp.kubectl(['apply', '--dry-run=server', '--validate=strict', '-f', '-'], { stdin: JSON.stringify(object) })
+    t.not(applied.code, 0, `${what} is refused`)
+    t.match(applied.stderr, message)
   }
 })
 
@@ -57,6 +72,9 @@ t.test('the RBAC objects, applied for real, grant what the controller uses and n
   t.equal(await can('update', 'leases.coordination.k8s.io/kube-scheduler', '-n', NAMESPACE), 'no', 'not another Lease')
   t.equal(await can('create', 'leases.coordination.k8s.io', '-n', 'kube-system'), 'no', 'no Lease outside the release namespace')
   t.equal(await can('create', 'mutatingwebhookconfigurations'), 'no', 'cannot touch admission configuration')
+  t.equal(await can('create', 'tokenreviews.authentication.k8s.io'), 'yes', 'asks who calls /metrics')
+  t.equal(await can('create', 'subjectaccessreviews.authorization.k8s.io'), 'yes', 'and whether they may')
+  t.equal(await can('get', '/metrics'), 'no', 'but is no scraper itself')
 
   const namespaced = (await render({ fullnameOverride: 'rbac-ns', 'config.watchNamespace': 'team-a' })).filter((o) => rbac.some((r) => r.kind === o.kind))
   t.equal((await cp.kubectl(['apply', '-f', '-'], { stdin: namespaced.map((o) => JSON.stringify(o)).join('\n---\n') })).code, 0)
@@ -123,6 +141,7 @@ t.test('helm install and upgrade keep the generated certificate; an upgrade rene
   const installed = await helmOnCluster(['install', RELEASE, CHART_DIR, '--namespace', NAMESPACE])
   t.equal(installed.code, 0, `helm install: ${installed.stderr}`)
   t.match(installed.stdout, `kubectl delete validatingwebhookconfiguration ${RELEASE}-validating`, 'the install notes show the emergency escape')
+  t.match(installed.stdout, `bind the ClusterRole ${RELEASE}-metrics-reader to your Prometheus's ServiceAccount`, 'and how a scraper gets /metrics')
   const first = await state()
   t.equal(first.mutating, first.ca, 'the mutating webhook trusts the generated CA')
   t.equal(first.validating, first.ca, 'so does the validating webhook')

@@ -23,8 +23,8 @@ t.test('every documented option set renders, with the objects that option promis
   const kinds = async (values: Record<string, unknown>) => (await render(values)).map((o) => o.kind)
   t.same(
     defaults.map((o) => o.kind).sort(),
-    ['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Deployment', 'MutatingWebhookConfiguration', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Secret', 'Service', 'ServiceAccount', 'ValidatingWebhookConfiguration'],
-    'defaults: webhooks with a generated certificate, cluster-wide RBAC, no policy',
+    ['ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Deployment', 'MutatingWebhookConfiguration', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Secret', 'Service', 'ServiceAccount', 'ValidatingWebhookConfiguration'],
+    'defaults: webhooks with a generated certificate, cluster-wide RBAC (the reconciler\'s, the metrics reviews, metrics-reader), no policy',
   )
   const policy = await kinds(OPTION_SETS['admission.mode=policy'] as Record<string, unknown>)
   t.ok(policy.includes('ValidatingAdmissionPolicy') && policy.includes('ValidatingAdmissionPolicyBinding'), 'policy: the ValidatingAdmissionPolicy and its binding')
@@ -44,11 +44,14 @@ t.test('every documented option set renders, with the objects that option promis
   const own = await render(OPTION_SETS['certManager with an issuerRef'] as Record<string, unknown>)
   t.same(find(own, 'Certificate').spec.issuerRef, { name: 'company-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' }, 'your issuer, no chart chain')
   t.notOk(own.some((o) => o.kind === 'Issuer'))
-  const webhookOnly = await kinds(OPTION_SETS['webhook only (reconciler off)'] as Record<string, unknown>)
-  t.notOk(webhookOnly.some((k) => k.includes('Role')), 'webhook only: no RBAC at all (the webhook needs no API rights)')
+  const webhookOnly = await render(OPTION_SETS['webhook only (reconciler off)'] as Record<string, unknown>)
+  t.same(webhookOnly.filter((o) => o.kind.includes('Role')).map((o) => o.metadata.name).sort(), [`${RELEASE}-metrics-auth`, `${RELEASE}-metrics-auth`, `${RELEASE}-metrics-reader`], 'webhook only: no RBAC but the metrics reviews (the webhook needs no API rights)')
+  t.notOk((await kinds({ 'config.reconcilerEnabled': false, 'config.metricsSecure': false })).some((k) => k.includes('Role')), 'and with plain metrics, none at all')
   const noWebhook = await render(OPTION_SETS['reconciler only (policy, no webhook server)'] as Record<string, unknown>)
-  t.notOk(noWebhook.some((o) => o.kind.endsWith('WebhookConfiguration') || o.kind === 'Secret'), 'no webhook server: no webhook configurations, no certificate')
+  t.notOk(noWebhook.some((o) => o.kind.endsWith('WebhookConfiguration')), 'no webhook server: no webhook configurations')
+  t.ok(noWebhook.some((o) => o.kind === 'Secret'), 'but the serving certificate of the secure /metrics')
   t.same(find(noWebhook, 'Service').spec.ports.map((p: { name: string }) => p.name), ['metrics'])
+  t.notOk((await render({ ...(OPTION_SETS['reconciler only (policy, no webhook server)'] as Record<string, unknown>), 'config.metricsSecure': false })).some((o) => o.kind === 'Secret'), 'no webhook server and plain metrics: no certificate')
   const pvc = find(await render(OPTION_SETS['filesystem deps on a PersistentVolumeClaim'] as Record<string, unknown>), 'Deployment')
   t.same(pvc.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'deps'), { name: 'deps', persistentVolumeClaim: { claimName: 'agentteams-deps' } })
 })
@@ -93,7 +96,7 @@ t.test('the pod is hardened: non-root, read-only root, no capabilities, seccomp,
   t.equal(container.livenessProbe.httpGet.path, '/healthz')
   t.equal(container.readinessProbe.httpGet.path, '/readyz')
   t.equal(container.readinessProbe.httpGet.port, 'health')
-  t.same(container.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]), [['webhook', 9443], ['health', 8081]])
+  t.same(container.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]), [['webhook', 9443], ['health', 8081], ['metrics', 8443]])
   t.ok(pod.terminationGracePeriodSeconds >= 5 + 30, 'grace covers 5 s of failed readiness plus the 30 s drain')
   const term = pod.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm
   t.equal(term.topologyKey, 'kubernetes.io/hostname')
@@ -103,7 +106,7 @@ t.test('the pod is hardened: non-root, read-only root, no capabilities, seccomp,
   const tls = pod.volumes.find((v: { name: string }) => v.name === 'tls')
   t.same(tls.secret.items.map((i: { key: string }) => i.key), ['tls.crt', 'tls.key'], 'the CA key is not mounted')
   const service = find(defaults, 'Service')
-  t.same(service.spec.ports.map((p: { port: number; targetPort: string }) => [p.port, p.targetPort]), [[443, 'webhook'], [8081, 'health']])
+  t.same(service.spec.ports.map((p: { port: number; targetPort: string }) => [p.port, p.targetPort]), [[443, 'webhook'], [8443, 'metrics']], 'the probes are not exposed; /metrics is, on its own port')
   t.same(container.args, ['serve'])
 })
 
@@ -118,9 +121,10 @@ t.test('RBAC: no wildcards; cluster-wide by default, namespaced with watchNamesp
   const lease = find(defaults, 'Role')
   t.equal(lease.metadata.namespace, NAMESPACE)
   t.same(rulesOf(defaults).filter((r) => r['apiGroups']?.includes('coordination.k8s.io')).length, 2, 'leases only in the leader-election Role')
-  t.notOk(find(defaults, 'ClusterRole').rules.some((r: Record<string, string[]>) => r['apiGroups']?.includes('coordination.k8s.io')), 'no cluster-wide Lease rights')
+  t.notOk(find(defaults, 'ClusterRole', RELEASE).rules.some((r: Record<string, string[]>) => r['apiGroups']?.includes('coordination.k8s.io')), 'no cluster-wide Lease rights')
   const namespaced = await render(OPTION_SETS['watchNamespace (namespaced Role)'] as Record<string, unknown>)
-  t.notOk(namespaced.some((o) => o.kind.startsWith('Cluster') && o.kind !== 'CustomResourceDefinition'), 'watchNamespace: no ClusterRole')
+  const clusterWide = namespaced.filter((o) => o.kind.startsWith('Cluster') && o.kind !== 'CustomResourceDefinition')
+  t.same(clusterWide.map((o) => o.metadata.name).sort(), [`${RELEASE}-metrics-auth`, `${RELEASE}-metrics-auth`, `${RELEASE}-metrics-reader`], 'watchNamespace: no ClusterRole but the metrics ones (reviews are cluster-scoped)')
   t.same(namespaced.filter((o) => o.kind === 'Role').map((o) => o.metadata.namespace).sort(), [NAMESPACE, 'team-a'])
   const legacy = await render(OPTION_SETS["one namespace, upstream's Pods in another"] as Record<string, unknown>)
   const legacyRole = legacy.find((o) => o.kind === 'Role' && o.metadata.namespace === 'hiclaw-system')

@@ -114,7 +114,7 @@ t.test('the values schema says what the process loader says, per setting', async
     delete p.description
     const want: Record<string, unknown> = { ...s.schema }
     // Chart tightenings: a pod needs fixed ports and absolute paths into its volumes.
-    if (s.key === 'webhookPort' || s.key === 'healthPort') want['minimum'] = 1
+    if (s.key === 'webhookPort' || s.key === 'healthPort' || s.key === 'metricsPort') want['minimum'] = 1
     if (s.key in CHART_DEFAULTS) {
       delete want['minLength']
       want['pattern'] = '^/'
@@ -149,6 +149,10 @@ const BAD_VALUES: Array<[Record<string, unknown>, RegExp]> = [
   [{ 'depsS3Credentials.accessKeyId': 'AKID' }, /accessKeyId and depsS3Credentials\.secretAccessKey must be set together/],
   [{ 'config.tlsKeyFile': '/elsewhere/tls.key' }, /must be two files in one directory/],
   [{ 'config.healthPort': 9443 }, /config\.webhookPort and config\.healthPort must differ/],
+  [{ 'config.metricsPort': 8081 }, /config\.healthPort and config\.metricsPort must differ \(both 8081\)/],
+  [{ 'monitoring.serviceMonitor.interval': '30 seconds' }, /at '\/monitoring\/serviceMonitor\/interval': '30 seconds' does not match pattern/],
+  [{ 'monitoring.dashboard.enabled': 'yes' }, /at '\/monitoring\/dashboard\/enabled': got string, want boolean/],
+  [{ 'monitoring.metricsReaderSubjects': [{ kind: 'Pod', name: 'x' }] }, /at '\/monitoring\/metricsReaderSubjects\/0\/kind': value must be one of 'ServiceAccount', 'User', 'Group'/],
   [{ 'serviceAccount.create': false }, /serviceAccount\.name is required when serviceAccount\.create is false/],
   [{ 'config.leaderElection': false }, /config\.leaderElection=false with replicaCount 2 would run 2 reconcilers side by side/],
 ]

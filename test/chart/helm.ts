@@ -99,6 +99,15 @@ export function find(objects: readonly KubeObject[], kind: string, name?: string
   return found
 }
 
+/** The three monitoring values (README "Metrics to alert on"), with a scraper bound to metrics-reader. */
+export const MONITORING: Record<string, unknown> = {
+  'monitoring.serviceMonitor.enabled': true,
+  'monitoring.prometheusRule.enabled': true,
+  'monitoring.dashboard.enabled': true,
+  'monitoring.serviceMonitor.labels': { release: 'kube-prometheus-stack' },
+  'monitoring.metricsReaderSubjects': [{ kind: 'ServiceAccount', name: 'prometheus', namespace: 'monitoring' }],
+}
+
 /** The documented option sets (README "Install with Helm"); each must lint, render and be accepted. */
 export const OPTION_SETS: Record<string, Record<string, unknown>> = {
   defaults: {},
@@ -119,4 +128,6 @@ export const OPTION_SETS: Record<string, Record<string, unknown>> = {
   'sandbox pool and hibernate, prewarm 0': { 'config.sandboxCapabilities': ['hibernate', 'pool'], 'config.sandboxPrewarmSize': 0, 'config.defaultBackendRuntime': 'sandbox' },
   'filesystem deps on a PersistentVolumeClaim': { depsFilesystemVolume: { persistentVolumeClaim: { claimName: 'agentteams-deps' } } },
   'thousands of Workers: 20 concurrent reconciles': { 'config.maxConcurrentReconciles': 20 },
+  'monitoring: ServiceMonitor, PrometheusRule and dashboard': MONITORING,
+  'monitoring with plain-HTTP metrics': { ...MONITORING, 'config.metricsSecure': false },
 }

@@ -64,7 +64,7 @@ t.test('serve with no cluster: local control plane, webhooks, reconciler, clean 
   const cwd = await mkdtemp(join(tmpdir(), 'wrc-cli-'))
   t.teardown(() => rm(cwd, { recursive: true, force: true }))
   // The binaries this test found are handed over (envtest's KUBEBUILDER_ASSETS), as the fresh HOME has no cache.
-  const r = run(['serve', '--webhook-port=0', '--health-port=0'], cwd, { KUBEBUILDER_ASSETS: binaries.dir })
+  const r = run(['serve', '--webhook-port=0', '--health-port=0', '--metrics-port=0'], cwd, { KUBEBUILDER_ASSETS: binaries.dir })
   t.teardown(() => void r.child.kill('SIGKILL'))
   await waitFor('the reconciler to start', () => r.output().includes('workers started'), 180_000, r.output)
 
@@ -87,6 +87,12 @@ t.test('serve with no cluster: local control plane, webhooks, reconciler, clean 
   const denied = await runKubectl(kubectl, ['patch', 'worker', 'alice', '-n', 'demo', '--type=merge', '-p', '{"spec":{"backendRuntime":"sandbox"}}'])
   t.equal(denied.code, 1)
   t.match(denied.stderr, 'admission webhook "validate.workers.agentteams.io" denied the request: spec.backendRuntime cannot be changed until the Worker is Stopped; current=pod, desired=sandbox (status.phase=Starting; status.backendRuntime=pod).')
+
+  // Local mode: plain-HTTP /metrics on loopback, and it says so (a cluster gets HTTPS and tokens).
+  const metricsUrl = r.output().match(/Metrics: curl (http:\/\/127\.0\.0\.1:\d+\/metrics) +# plain HTTP, no authentication: local mode/)?.[1]
+  t.ok(metricsUrl, 'the welcome names the plain-HTTP metrics URL')
+  t.match(r.output(), '"msg":"serving /metrics over plain HTTP without authentication (local mode)"')
+  t.match(await (await fetch(metricsUrl as string)).text(), /worker_runtime_controller_rest_client_requests_total\{verb="patch",group="agentteams.io",resource="workers\/status"/)
 
   const lockOwner = Number(await readFile(join(cwd, '.local/lock'), 'utf8').catch(() => '0'))
   t.equal(lockOwner, r.child.pid, 'the local mode holds its directory lock')

@@ -81,6 +81,22 @@ t.test('leader election timings must nest: retry < renew deadline < lease durati
   t.equal(loadConfig({ AGENTTEAMS_LEASE_DURATION_SECONDS: '4', AGENTTEAMS_RENEW_DEADLINE_SECONDS: '3', AGENTTEAMS_RETRY_PERIOD_SECONDS: '1' }).leaseDurationSeconds, 4)
 })
 
+t.test('metrics: HTTPS with API server authorization on 8443 by default; each server its own port', async (t) => {
+  const config = loadConfig({})
+  t.same([config.metricsPort, config.metricsSecure, config.healthPort], [8443, true, 8081], "kubebuilder's secure metrics port, probes apart")
+  t.equal(loadConfig({ AGENTTEAMS_METRICS_SECURE: 'false' }).metricsSecure, false)
+  t.equal(
+    errorOf({ AGENTTEAMS_METRICS_PORT: '8081' }),
+    'invalid configuration: AGENTTEAMS_HEALTH_PORT (--health-port) and AGENTTEAMS_METRICS_PORT (--metrics-port) are both 8081: each server needs its own port',
+  )
+  t.equal(
+    errorOf({ AGENTTEAMS_WEBHOOK_PORT: '8443' }),
+    'invalid configuration: AGENTTEAMS_WEBHOOK_PORT (--webhook-port) and AGENTTEAMS_METRICS_PORT (--metrics-port) are both 8443: each server needs its own port',
+  )
+  t.equal(loadConfig({ AGENTTEAMS_WEBHOOK_PORT: '8443', AGENTTEAMS_WEBHOOK_ENABLED: 'false' }).metricsPort, 8443, 'no webhook server: its port is free')
+  t.equal(loadConfig({ AGENTTEAMS_HEALTH_PORT: '0', AGENTTEAMS_METRICS_PORT: '0', AGENTTEAMS_WEBHOOK_PORT: '0' }).metricsPort, 0, '0 (a free port each) never clashes')
+})
+
 t.test('sandbox and deps store settings', async (t) => {
   t.equal(
     errorOf({ AGENTTEAMS_SANDBOX_CLAIM_TIMEOUT: '5 minutes' }),

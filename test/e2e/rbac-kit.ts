@@ -1,10 +1,11 @@
 // The RBAC proof's set-up and scenarios. One control plane; the chart's RBAC objects applied for
 // real; the controller (the real startReconciler with the pod and sandbox backends, leader
-// election on) authenticated as the chart's ServiceAccount through a TokenRequest token in a
-// kubeconfig, talking to the audited API server (rbac-audit.ts). A run drives a pod Worker and a
-// sandbox Worker through their lifecycles in parallel, plus the Lease, plus a legacy Worker whose
-// upstream Pod is adopted and then stopped (in a legacy namespace when the run names one); it fails
-// at the first step not reached, or at once when the API server refused any request of the controller.
+// election on, and the secure metrics server) authenticated as the chart's ServiceAccount through
+// a TokenRequest token in a kubeconfig, talking to the audited API server (rbac-audit.ts). A run
+// drives a pod Worker and a sandbox Worker through their lifecycles in parallel, plus the Lease, a
+// scrape by a ServiceAccount the chart binds to metrics-reader, and a legacy Worker whose upstream
+// Pod is adopted and then stopped (in a legacy namespace when the run names one); it fails at the
+// first step not reached, or at once when the API server refused any request of the controller.
 
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -25,6 +26,8 @@ import { loadConfig } from '../../config/config.ts'
 import { FilesystemDepsStore } from '../../reconciler/deps-fs.ts'
 import { sandboxExtension } from '../../reconciler/sandbox-setup.ts'
 import { NAMESPACE, RELEASE, render } from '../chart/helm.ts'
+import { createServingCertificates, writeServingCertificates } from '../../certs/certs.ts'
+import { createServiceAccount, scrape, serviceAccountToken, startSecureMetrics } from './metrics-kit.ts'
 import { startAuditedApiserver, type AuditedApiserver, type Refusal } from './rbac-audit.ts'
 import { getJson, markPodRunning, patchWorkerSpec, podPath, runtimeObjectName, saPath, secretPath, startTestReconciler, WAIT_MS } from './reconciler-kit.ts'
 import { bindSandbox, claimPath, getClaim, listSandboxes, markPaused, sandboxSettings, WORKER_IMAGE } from './sandbox-kit.ts'
@@ -36,6 +39,8 @@ export const CONTROLLER_USER = `system:serviceaccount:${NAMESPACE}:${RELEASE}`
 export const LEASE = 'worker-runtime-controller-reconciler'
 const LEASE_PATH = `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases/${LEASE}`
 const RBAC_KINDS = ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']
+/** The ServiceAccount that scrapes /metrics, bound to metrics-reader through the chart's value. */
+export const SCRAPER = 'scraper'
 
 export interface RbacEnv {
   cp: ControlPlane
@@ -43,8 +48,13 @@ export interface RbacEnv {
   /** The controller's kubeconfig: the audited server, its CA, the ServiceAccount's token. */
   kubeconfig: string
   kubeconfigPath: string
-  /** The chart's RBAC objects as rendered with the defaults (SA, roles, bindings). */
+  /** The chart's RBAC objects as rendered with the defaults (SA, roles, bindings) and the scraper bound to metrics-reader. */
   rbac: KubeObject[]
+  /** Holds tls.crt and tls.key of the metrics server, and ca.crt that signed them. */
+  certDir: string
+  caPem: string
+  /** A token of SCRAPER. */
+  scraperToken: string
 }
 
 /** Applies objects as admin with the real kubectl (create or update). */
@@ -58,10 +68,14 @@ export async function startRbacEnv(t: SuiteTest): Promise<RbacEnv> {
   const cp = await startSuiteControlPlane(t)
   await installCrds(cp.api, [MANIFESTS.workerCrd, ...OPENKRUISE_CRDS])
   await ensureNamespace(cp.api, NAMESPACE)
-  const rbac = (await render()).filter((o) => RBAC_KINDS.includes(o.kind))
+  const rbac = (await render({ 'monitoring.metricsReaderSubjects': [{ kind: 'ServiceAccount', name: SCRAPER, namespace: NAMESPACE }] })).filter((o) => RBAC_KINDS.includes(o.kind))
   await kubectlApply(cp, rbac)
+  await createServiceAccount(cp.api, NAMESPACE, SCRAPER)
+  const scraperToken = await serviceAccountToken(cp.api, NAMESPACE, SCRAPER, 4 * 3600)
   const dir = await createOwnedTempDir('wrc-rbac-')
   t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const certs = await createServingCertificates()
+  await writeServingCertificates(dir, certs)
   const server = await startAuditedApiserver(cp, dir, CONTROLLER_USER)
   t.teardown(() => server.stop())
   const request = await cp.api.request('POST', `/api/v1/namespaces/${NAMESPACE}/serviceaccounts/${RELEASE}/token`, {
@@ -79,7 +93,7 @@ export async function startRbacEnv(t: SuiteTest): Promise<RbacEnv> {
   })
   const kubeconfigPath = join(dir, 'controller.kubeconfig')
   await writeFile(kubeconfigPath, kubeconfig, { mode: 0o600 })
-  return { cp, server, kubeconfig, kubeconfigPath, rbac }
+  return { cp, server, kubeconfig, kubeconfigPath, rbac, certDir: dir, caPem: certs.ca.cert, scraperToken }
 }
 
 /** What a SubjectAccessReview asks about. */
@@ -175,7 +189,7 @@ export async function runScenarios(env: RbacEnv, options: RunOptions = {}): Prom
     }
     // Fresh names per run: a run that failed on purpose (rbac-minimality) leaves its Workers behind.
     const suffix = randomBytes(3).toString('hex')
-    const scenarios = [leaderScenario(cp.api, step), podScenario(cp.api, ns, `alice-${suffix}`, step), sandboxScenario(cp.api, ns, `bob-${suffix}`, step), legacy(step)]
+    const scenarios = [leaderScenario(cp.api, step), podScenario(cp.api, ns, `alice-${suffix}`, step), sandboxScenario(cp.api, ns, `bob-${suffix}`, step), metricsScenario(env, step), legacy(step)]
     await Promise.all(scenarios.map((p) => p.catch(record)))
   } finally {
     await reconciler.close()
@@ -198,6 +212,22 @@ async function leaderScenario(api: ApiClient, step: Step): Promise<void> {
     const lease = await getJson(api, LEASE_PATH)
     return lease?.spec?.renewTime && lease.spec.renewTime !== first ? true : undefined
   })
+}
+
+/**
+ * Secure /metrics: a fresh metrics server (empty caches) reviews the scraper's token and asks
+ * whether it may get /metrics, with the controller's credentials; the scrape must be answered 200.
+ */
+async function metricsScenario(env: RbacEnv, step: Step): Promise<void> {
+  const metrics = await startSecureMetrics(env.kubeconfig, env.certDir)
+  try {
+    await step('a metrics-reader scrape of the secure /metrics to be answered 200', async () => {
+      const r = await scrape(metrics.url, env.caPem, `Bearer ${env.scraperToken}`)
+      return r.status === 200 ? true : undefined
+    })
+  } finally {
+    await metrics.stop()
+  }
 }
 
 /** A pod Worker: created, Running, an Event, env changed (Secret rewritten, Pod replaced), deleted. */

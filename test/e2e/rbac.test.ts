@@ -1,8 +1,9 @@
 // RBAC sufficiency: the controller runs with the chart's ServiceAccount only (a TokenRequest token
 // in a kubeconfig, never admin) against an API server that enforces owner-reference permissions
 // and audits every request; a pod Worker and a sandbox Worker go through their lifecycles, leader
-// election included, and the API server refuses none of the controller's requests — cluster-wide
-// (the chart's default ClusterRole) and namespaced (config.watchNamespace: a Role instead).
+// election and a scrape of the secure /metrics included, and the API server refuses none of the
+// controller's requests — cluster-wide (the chart's default ClusterRole) and namespaced
+// (config.watchNamespace: a Role instead).
 
 import t from 'tap'
 import { runKubectl } from '../harness/kubectl.ts'
@@ -22,7 +23,7 @@ t.test('the kubeconfig authenticates as the chart\'s ServiceAccount, not as admi
   t.match(admin.stderr, /forbidden|Forbidden/)
 })
 
-t.test('cluster-wide (ClusterRole): pod and sandbox Worker lifecycles and the Lease, nothing refused', async (t) => {
+t.test('cluster-wide (ClusterRole): pod and sandbox Worker lifecycles, the Lease and a secure /metrics scrape, nothing refused', async (t) => {
   const run = await runScenarios(env, { watchAll: true })
   t.equal(run.failure, undefined, run.failure ?? `every step reached in ${run.ms} ms`)
   t.same(run.refusals.map(describeRefusal), [], 'the API server refused no request of the controller')

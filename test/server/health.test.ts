@@ -1,10 +1,12 @@
 // The probe server over plain HTTP: /healthz, /readyz (503 naming the failing checks until they
-// pass, e.g. the webhook's "TLS listening" until it starts and after it closes) and /metrics with
-// the admission histogram and decision counters after real webhook traffic.
+// pass, e.g. the webhook's "TLS listening" until it starts and after it closes) and no /metrics; the
+// plain-HTTP metrics server (AGENTTEAMS_METRICS_SECURE=false) with the admission histogram and
+// decision counters after real webhook traffic.
 
 import t from 'tap'
 import type { HealthCheck } from '../../server/health.ts'
 import { METRIC_DECISIONS, METRIC_IN_FLIGHT, METRIC_LATENCY } from '../../server/metrics.ts'
+import { startMetricsServer } from '../../server/metrics-server.ts'
 import { startProbeServer } from '../../server/webhook-server.ts'
 import { createReview, legacyPodWorker, updateReview, withSpec } from '../fixtures/admission-review.ts'
 import { post, startTestWebhook } from '../fixtures/webhook-harness.ts'
@@ -22,8 +24,10 @@ t.test('probes and metrics', async (t) => {
     { name: 'webhook-tls', check: () => server.isReady() || 'webhook server is not listening' },
     { name: 'caches-synced', check: () => cachesSynced },
   ]
-  const probes = await startProbeServer({ config, log: logs.log, registry, checks })
+  const probes = await startProbeServer({ config, log: logs.log, checks })
   t.teardown(() => probes.close())
+  const metrics = await startMetricsServer({ config: { ...config, metricsSecure: false }, log: logs.log, registry })
+  t.teardown(() => metrics.close())
   t.not(probes.port, 0)
 
   t.test('/healthz answers while the event loop runs', async (t) => {
@@ -61,6 +65,10 @@ t.test('probes and metrics', async (t) => {
     t.match(res.text, /\[-\]broken failed/)
   })
 
+  t.test('the probe port does not serve /metrics (the metrics server does, secured in a cluster)', async (t) => {
+    t.equal((await get(probes.port, '/metrics')).status, 404)
+  })
+
   t.test('/metrics shows latency, decisions and in-flight after traffic', async (t) => {
     const stored = legacyPodWorker()
     const ca = certs.ca.cert
@@ -68,7 +76,8 @@ t.test('probes and metrics', async (t) => {
     await post(server.url, '/validate-workers', createReview(stored), { ca })
     await post(server.url, '/mutate-workers', createReview(stored), { ca })
     await post(server.url, '/mutate-workers', '{', { ca })
-    const res = await get(probes.port, '/metrics')
+    t.equal(metrics.url, `http://127.0.0.1:${metrics.port}/metrics`)
+    const res = await get(metrics.port, '/metrics')
     t.equal(res.status, 200)
     t.match(res.type, /^text\/plain/)
     t.match(res.text, `${METRIC_DECISIONS}{webhook="validate-workers",result="denied"} 1`)

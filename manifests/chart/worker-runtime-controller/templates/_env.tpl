@@ -28,6 +28,12 @@ upstream chart's prewarmSize bug). The S3 credentials come from a Secret, never 
   value: {{ $c.healthAddress | quote }}
 - name: AGENTTEAMS_HEALTH_PORT
   value: {{ int64 $c.healthPort | quote }}
+- name: AGENTTEAMS_METRICS_ADDRESS
+  value: {{ $c.metricsAddress | quote }}
+- name: AGENTTEAMS_METRICS_PORT
+  value: {{ int64 $c.metricsPort | quote }}
+- name: AGENTTEAMS_METRICS_SECURE
+  value: {{ $c.metricsSecure | toString | quote }}
 - name: AGENTTEAMS_TLS_CERT_FILE
   value: {{ $c.tlsCertFile | quote }}
 - name: AGENTTEAMS_TLS_KEY_FILE

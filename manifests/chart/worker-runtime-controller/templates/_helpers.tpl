@@ -50,9 +50,14 @@ app.kubernetes.io/part-of: agentteams
 {{- end -}}
 {{- end -}}
 
-{{/* Secret holding the webhook serving certificate (chart-generated or cert-manager's). */}}
+{{/* Secret holding the serving certificate of the webhooks and /metrics (chart-generated or cert-manager's). */}}
 {{- define "wrc.tlsSecretName" -}}
 {{- printf "%s-tls" (include "wrc.fullname" .) -}}
+{{- end -}}
+
+{{/* The serving certificate is needed by the webhook server and by the secure /metrics server. */}}
+{{- define "wrc.servingCertNeeded" -}}
+{{- if or .Values.config.webhookEnabled .Values.config.metricsSecure -}}true{{- end -}}
 {{- end -}}
 
 {{/* The webhook server is needed when any webhook configuration is rendered. */}}

@@ -25,7 +25,12 @@ Single-value rules live in values.schema.json.
 {{- if eq (int64 $c.webhookPort) (int64 $c.healthPort) -}}
 {{- fail (printf "config.webhookPort and config.healthPort must differ (both %v)" $c.webhookPort) -}}
 {{- end -}}
-{{- if and $c.webhookEnabled (or (ne (dir $c.tlsCertFile) (dir $c.tlsKeyFile)) (eq $c.tlsCertFile $c.tlsKeyFile)) -}}
+{{- range $other := list "webhookPort" "healthPort" -}}
+{{- if eq (int64 (get $c $other)) (int64 $c.metricsPort) -}}
+{{- fail (printf "config.%s and config.metricsPort must differ (both %v)" $other $c.metricsPort) -}}
+{{- end -}}
+{{- end -}}
+{{- if and (include "wrc.servingCertNeeded" .) (or (ne (dir $c.tlsCertFile) (dir $c.tlsKeyFile)) (eq $c.tlsCertFile $c.tlsKeyFile)) -}}
 {{- fail (printf "config.tlsCertFile and config.tlsKeyFile must be two files in one directory (the mounted Secret): got %s and %s" $c.tlsCertFile $c.tlsKeyFile) -}}
 {{- end -}}
 {{- if and $c.reconcilerEnabled (not $c.leaderElection) (gt (int .Values.replicaCount) 1) -}}
