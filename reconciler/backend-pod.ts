@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto'
 import { imageOf } from '../api/images.ts'
 import { LABEL_CONTROLLER, type Worker } from '../api/worker.ts'
 import { type Backend, type BackendStatus, isOwnObject, ownerReference, RuntimeState, runtimeLabels, runtimeName, type RuntimeNaming, workerKey } from './backend.ts'
-import { type CredentialSettings, type Credentials, CREDENTIAL_KEYS, credentialPlainEnv, credentialsHold, readCredentials } from './credentials.ts'
+import { type CredentialSettings, type Credentials, CREDENTIAL_KEYS, credentialPlainEnv, credentialsHold, credentialsResync, earlier, readCredentials } from './credentials.ts'
 import { type EnvOptions, TOKEN_DIR, workerEnv } from './env.ts'
 import { ignoreNotFound, isAlreadyExists, isConflict, isNotFound, type KubeClient, resourcePath } from './kube.ts'
 import { ensureServiceAccount, type ServiceAccountCache } from './service-account.ts'
@@ -62,6 +62,12 @@ export class PodBackend implements Backend {
 
   async create(worker: Worker): Promise<BackendStatus> {
     const credentials = await readCredentials(this.o.kube, this.o.credentials, worker)
+    const status = await this.#create(worker, credentials)
+    const resync = earlier(status.requeueAfterMs, credentialsResync(credentials))
+    return resync === undefined ? status : { ...status, requeueAfterMs: resync }
+  }
+
+  async #create(worker: Worker, credentials: Credentials): Promise<BackendStatus> {
     const hold = credentialsHold(credentials, this.o.credentials)
     if (hold) {
       // No runtime is created without usable credentials; one that runs already is left as it is.

@@ -10,7 +10,7 @@ import type { Worker } from '../api/worker.ts'
 import { type Backend, type BackendStatus, DepsError, isOwnObject, RuntimeState, workerKey } from './backend.ts'
 import type { BackoffPolicy } from './backoff.ts'
 import type { Clock } from './clock.ts'
-import { type CredentialSettings, type Credentials, credentialPlainEnv, credentialsHold, readCredentials } from './credentials.ts'
+import { type CredentialSettings, type Credentials, credentialPlainEnv, credentialsHold, credentialsResync, earlier, readCredentials } from './credentials.ts'
 import type { EventRecorder } from './events.ts'
 import { ignoreNotFound, isAlreadyExists, isNotFound, type KubeClient, type ObjectList, PatchType } from './kube.ts'
 import { stripManagedFields } from './cache-transform.ts'
@@ -151,7 +151,14 @@ export class SandboxBackend implements Backend {
       if (o.state === SandboxState.Absent) return hold
       return { ...this.#report(o), warnings: [hold.message ?? ''], requeueAfterMs: hold.requeueAfterMs }
     }
-    const system = sandboxCredentialEnv(worker, credentials)
+    const status = await this.#drive(worker, seen, sandboxCredentialEnv(worker, credentials))
+    const resync = earlier(status.requeueAfterMs, credentialsResync(credentials))
+    return resync === undefined ? status : { ...status, requeueAfterMs: resync }
+  }
+
+  /** Drives an observed runtime towards Running, its credentials known and usable. */
+  async #drive(worker: Worker, seen: Seen, system: SystemEnv): Promise<BackendStatus> {
+    const o = seen.observation
     switch (o.state) {
       case SandboxState.Absent:
         return this.#claim(worker, system, 1)

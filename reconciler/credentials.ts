@@ -27,6 +27,12 @@ export const CREDENTIAL_ENV_KEYS: readonly string[] = [...Object.keys(CREDENTIAL
 export const MAX_CREDENTIAL_BYTES = 64 * 1024
 /** How often a Worker waiting for its credential Secret looks again (Secrets are not watched: no list rights). */
 export const CREDENTIALS_RECHECK_MS = 15_000
+/**
+ * How often a Worker that has a credential Secret reads it again: a rotation reaches the runtime at
+ * the next pass, at once after any change of the Worker, else within this (controller-runtime's
+ * informers resync every 10 h; the RBAC here grants `get` on Secrets, never `watch`).
+ */
+export const CREDENTIALS_RESYNC_MS = 10 * 60_000
 
 /** Ready reasons of a Worker held back by its credentials. */
 export const CredentialsReason = {
@@ -113,6 +119,16 @@ export function credentialsHold(credentials: Credentials, settings: CredentialSe
     message: `waiting for the credential Secret ${credentials.namespace}/${credentials.name} (credentials are required): the Worker gets no runtime until it exists`,
     requeueAfterMs: CREDENTIALS_RECHECK_MS,
   }
+}
+
+/** When a runtime built with `credentials` must look at its Secret again (undefined: no Secret to follow). */
+export function credentialsResync(credentials: Credentials): number | undefined {
+  return credentials.state === 'ready' ? CREDENTIALS_RESYNC_MS : undefined
+}
+
+/** The earlier of two requeue requests (undefined: none). */
+export function earlier(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.min(a, b)
 }
 
 /** The plain (non-secret) credential env keys: the storage access key and the Matrix room. */

@@ -4,7 +4,7 @@
 
 import t from 'tap'
 import type { Worker } from '../../api/worker.ts'
-import { checkCredentialData, credentialPlainEnv, credentialSecretRef, credentialsHold, MAX_CREDENTIAL_BYTES } from '../../reconciler/credentials.ts'
+import { checkCredentialData, credentialPlainEnv, credentialSecretRef, credentialsHold, credentialsResync, earlier, MAX_CREDENTIAL_BYTES } from '../../reconciler/credentials.ts'
 import { workerEnv } from '../../reconciler/env.ts'
 
 const dave: Worker = { metadata: { name: 'dave', namespace: 'team-a' }, status: { roomID: '!room:matrix.local' } }
@@ -50,4 +50,14 @@ t.test('system keys: spec.env can set none of them, present or not', async (t) =
   const withCreds = workerEnv({ ...dave, spec }, { backendRuntime: 'sandbox', credentials: { ...credentialPlainEnv(dave, ready), ...ready.values } })
   t.match(withCreds.env, { AGENTTEAMS_WORKER_MATRIX_TOKEN: 'syt_dave', AGENTTEAMS_FS_ACCESS_KEY: 'dave', AGENTTEAMS_WORKER_ROOM_ID: '!room:matrix.local', OK: '1' })
   t.same(credentialPlainEnv({ ...dave, status: {} }, { state: 'absent', namespace: 'x', name: 'y' }), {}, 'no Secret, no room: nothing')
+})
+
+t.test('a runtime built with a credential Secret reads it again within 10 minutes (Secrets are not watched)', async (t) => {
+  t.equal(credentialsResync({ state: 'ready', namespace: 'a', name: 'b', resourceVersion: '1', values: {} }), 10 * 60_000)
+  t.equal(credentialsResync({ state: 'absent', namespace: 'a', name: 'b' }), undefined)
+  t.equal(credentialsResync({ state: 'off' }), undefined)
+  t.equal(earlier(5, undefined), 5)
+  t.equal(earlier(undefined, 7), 7)
+  t.equal(earlier(9, 7), 7)
+  t.equal(earlier(undefined, undefined), undefined)
 })
