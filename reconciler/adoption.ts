@@ -10,8 +10,9 @@ import { type BackendStatus, RuntimeState } from './backend.ts'
 import { mapPodStatus, type Pod } from './pod-status.ts'
 import { describeRuntimeObject, type RuntimeObject, RuntimeKind } from './runtime-objects.ts'
 import type { Sandbox, SandboxClaim } from './sandbox-objects.ts'
-import { observeSandbox, SandboxState } from './sandbox-status.ts'
+import { observeSandbox, SANDBOX_RUNTIME_STATE } from './sandbox-status.ts'
 import type { ConditionInput, StatusInput } from './status.ts'
+import { runningPhase } from './worker-report.ts'
 
 /** Reasons of the RuntimeAdopted condition. */
 export const AdoptionReason = {
@@ -58,31 +59,15 @@ function sandboxState(objects: readonly RuntimeObject[], now: number, claimTimeo
   const sandboxes = objects.filter((o) => o.kind === RuntimeKind.Sandbox).map((o) => o.object as unknown as Sandbox)
   const seen = observeSandbox({ claim, sandboxes, now, claimTimeout })
   const where = objects.map(describeRuntimeObject).join(', ')
-  const map: Record<SandboxState, BackendStatus['state']> = {
-    Absent: RuntimeState.NotFound,
-    Starting: RuntimeState.Starting,
-    Running: RuntimeState.Running,
-    Sleeping: RuntimeState.Sleeping,
-    Terminating: RuntimeState.Stopping,
-    Failed: RuntimeState.Failed,
-  }
-  const state = map[seen.state]
+  const state = SANDBOX_RUNTIME_STATE[seen.state]
   return { state: { state, reason: seen.reason, message: `${where}: ${seen.reason}` }, finished: state === RuntimeState.Failed ? [...objects] : [] }
 }
 
+/** The phase of an adopted runtime: a hibernated or terminating one shows as such, else as a running one would. */
 function phaseOf(state: BackendStatus['state']): string {
-  switch (state) {
-    case RuntimeState.Running:
-      return WorkerPhase.Running
-    case RuntimeState.Failed:
-      return WorkerPhase.Failed
-    case RuntimeState.Sleeping:
-      return WorkerPhase.Sleeping
-    case RuntimeState.Stopping:
-      return WorkerPhase.Stopping
-    default:
-      return WorkerPhase.Starting
-  }
+  if (state === RuntimeState.Sleeping) return WorkerPhase.Sleeping
+  if (state === RuntimeState.Stopping) return WorkerPhase.Stopping
+  return runningPhase(state)
 }
 
 /** What a Worker whose runtime another controller made reports, and what of it has finished. */

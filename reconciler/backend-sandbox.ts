@@ -33,7 +33,7 @@ import {
   workerSelector,
 } from './sandbox-objects.ts'
 import { ensureSandboxPool, type SandboxPoolCache } from './sandbox-pool.ts'
-import { observeSandbox, RECLAIM_BACKOFF, type SandboxObservation, SandboxState } from './sandbox-status.ts'
+import { observeSandbox, RECLAIM_BACKOFF, SANDBOX_RUNTIME_STATE, type SandboxObservation, SandboxState } from './sandbox-status.ts'
 import { sandboxApiServed } from './sandbox-watch.ts'
 
 /** Annotation stamped when hibernating (upstream #988 `HibernateSandbox`). */
@@ -108,15 +108,6 @@ interface Seen {
 }
 
 const path = sandboxApiPath
-
-const STATE: Record<SandboxState, RuntimeState> = {
-  Absent: RuntimeState.NotFound,
-  Starting: RuntimeState.Starting,
-  Running: RuntimeState.Running,
-  Sleeping: RuntimeState.Sleeping,
-  Terminating: RuntimeState.Stopping,
-  Failed: RuntimeState.Failed,
-}
 
 /** Runs Workers in OpenKruise Agents sandboxes. */
 export class SandboxBackend implements Backend {
@@ -214,7 +205,7 @@ export class SandboxBackend implements Backend {
   }
 
   #report(o: SandboxObservation): BackendStatus {
-    return { state: STATE[o.state], reason: o.reason, message: o.message }
+    return { state: SANDBOX_RUNTIME_STATE[o.state], reason: o.reason, message: o.message }
   }
 
   /**

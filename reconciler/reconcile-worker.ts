@@ -22,7 +22,7 @@ import type { KubeClient } from './kube.ts'
 import type { RuntimeObjects } from './runtime-objects.ts'
 import { deleteServiceAccount, type ServiceAccountCache } from './service-account.ts'
 import { type ConditionInput, recordBackendRuntime } from './status.ts'
-import { optional, ready, report, requeue, SETTLE_RECHECK_MS, TRANSITION_RECHECK_MS } from './worker-report.ts'
+import { optional, ready, report, requeue, runningPhase, SETTLE_RECHECK_MS, TRANSITION_RECHECK_MS } from './worker-report.ts'
 
 export interface WorkerReconcilerDeps {
   kube: KubeClient
@@ -82,20 +82,6 @@ function switchCondition(worker: Worker, verdict: Verdict, d: WorkerReconcilerDe
   const desired = desiredBackendRuntime(worker, d.defaultBackendRuntime)
   if (applied === undefined || applied === desired) return { type: ConditionType.BackendSwitchBlocked, status: 'False', reason: 'NoSwitchPending', message: '' }
   return { type: ConditionType.BackendSwitchBlocked, status: 'False', reason: 'SwitchAllowed', message: `nothing of the Worker exists on the ${applied} backend any more; it moves to ${desired} when it runs` }
-}
-
-/** The phase of a Worker that should run, from its runtime's state. */
-function runningPhase(state: BackendStatus['state']): string {
-  switch (state) {
-    case RuntimeState.Running:
-      return WorkerPhase.Running
-    case RuntimeState.Failed:
-      return WorkerPhase.Failed
-    case RuntimeState.Unknown:
-      return WorkerPhase.Pending
-    default:
-      return WorkerPhase.Starting
-  }
 }
 
 function message(status: BackendStatus): string {

@@ -3,6 +3,7 @@
 // Failed with the provider's message, and re-claiming waits an exponential, per-Worker backoff
 // (carried on the claim, so it survives restarts) instead of looping on every reconcile. Pure.
 
+import { RuntimeState } from './backend.ts'
 import { backoffDelay, type BackoffPolicy } from './backoff.ts'
 import { ANNOTATION_CLAIM_ATTEMPT, ANNOTATION_CLAIM_OWNER, type Condition, type Sandbox, type SandboxClaim } from './sandbox-objects.ts'
 
@@ -20,6 +21,16 @@ export const SandboxState = {
   Failed: 'Failed',
 } as const
 export type SandboxState = (typeof SandboxState)[keyof typeof SandboxState]
+
+/** The backend-neutral runtime state of each sandbox state. */
+export const SANDBOX_RUNTIME_STATE: Record<SandboxState, RuntimeState> = {
+  Absent: RuntimeState.NotFound,
+  Starting: RuntimeState.Starting,
+  Running: RuntimeState.Running,
+  Sleeping: RuntimeState.Sleeping,
+  Terminating: RuntimeState.Stopping,
+  Failed: RuntimeState.Failed,
+}
 
 export interface SandboxObservation {
   state: SandboxState

@@ -3,7 +3,7 @@
 
 import { appliedBackendRuntime } from '../api/backend-runtime.ts'
 import { BackendRuntime, ConditionType, WorkerPhase, type Worker } from '../api/worker.ts'
-import type { BackendStatus } from './backend.ts'
+import { type BackendStatus, RuntimeState } from './backend.ts'
 import type { Clock } from './clock.ts'
 import type { Result } from './controller.ts'
 import { EventReason, type EventRecorder } from './events.ts'
@@ -25,6 +25,20 @@ export interface ReportDeps {
 /** The Ready condition. */
 export function ready(status: 'True' | 'False', reason: string, message = ''): ConditionInput {
   return { type: ConditionType.Ready, status, reason, message }
+}
+
+/** The phase of a Worker that should run, from its runtime's state. */
+export function runningPhase(state: BackendStatus['state']): string {
+  switch (state) {
+    case RuntimeState.Running:
+      return WorkerPhase.Running
+    case RuntimeState.Failed:
+      return WorkerPhase.Failed
+    case RuntimeState.Unknown:
+      return WorkerPhase.Pending
+    default:
+      return WorkerPhase.Starting
+  }
 }
 
 /** `[value]`, or `[]` for undefined: for optional list entries. */

@@ -5,12 +5,9 @@
 // and only then reports Stopped; the switch then works; upstream's other objects stay. Real watches
 // record every runtime object's lifetime (runtime-monitor.ts), so "never two at once" is exact.
 
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { installCrds } from '../harness/crds.ts'
 import { createNamespace } from '../harness/namespaces.ts'
@@ -21,7 +18,7 @@ import type { Worker } from '../../api/worker.ts'
 import { depsKeys } from '../../reconciler/deps.ts'
 import { FilesystemDepsStore } from '../../reconciler/deps-fs.ts'
 import { LEGACY_TO_SANDBOX } from './expected-messages.ts'
-import { condition, eventually, getJson, markPodRunning, podPath, saPath, secretPath } from './reconciler-kit.ts'
+import { condition, eventually, getJson, markPodRunning, podPath, saPath, secretPath, startReconcilerChild } from './reconciler-kit.ts'
 import { bindSandbox, claimPath, getClaim, LogCapture, SANDBOX_CRD_FILES, sandboxPath, startSandboxController } from './sandbox-kit.ts'
 import { LEASE } from './reconciler-lease.ts'
 import { RuntimeMonitor } from './runtime-monitor.ts'
@@ -48,20 +45,6 @@ const adopted = (ns: string, name: string, reason = 'LegacyRuntimeAdopted') =>
   waitFor(ns, name, `RuntimeAdopted ${reason}`, (w) => condition(w, 'RuntimeAdopted')?.status === 'True' && condition(w, 'RuntimeAdopted')?.reason === reason)
 const eventsOf = async (ns: string, name: string): Promise<Array<{ reason: string; message: string }>> =>
   (await getJson(cp.api, `/api/v1/namespaces/${ns}/events?fieldSelector=involvedObject.name=${name}`))?.items ?? []
-const CHILD = fileURLToPath(new URL('./reconciler-child.ts', import.meta.url))
-
-/** A reconciler in its own process (pod backend), so it can be SIGKILLed; resolves once it runs. */
-async function startChild(t: { teardown(fn: () => unknown): void }, ns: string, lease: string, id: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CHILD, cp.kubeconfigPath, ns, lease, id], { stdio: ['ignore', 'pipe', 'inherit'] })
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  })
-  await new Promise<void>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', () => resolve())
-    child.once('exit', (code) => reject(new Error(`reconciler ${id} exited early (${code})`)))
-  })
-  return child
-}
 
 /** uid and resourceVersion: an object nobody touched keeps both. */
 const identity = async (path: string) => {
@@ -242,7 +225,7 @@ t.test('a leader killed in the middle of an adoption: the new leader adopts, not
   const monitor = await RuntimeMonitor.start(cp, 'jack', [ns])
   t.teardown(() => monitor.stop())
   const leaseName = 'legacy-failover'
-  const a = await startChild(t, ns, leaseName, 'replica-a')
+  const a = await startReconcilerChild(t, cp, ns, leaseName, 'replica-a')
   await eventually('replica-a to lead', async () => ((await getJson(cp.api, `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/${leaseName}`))?.spec?.holderIdentity === 'replica-a' ? true : undefined))
   // A crash, whatever replica-a had done of the adoption so far: no lease release.
   a.kill('SIGKILL')

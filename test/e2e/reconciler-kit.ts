@@ -2,6 +2,9 @@
 // scoped to a test namespace, act as the kubelet (write Pod status), read what a user would see,
 // and wait for conditions by polling. (Restarting kube-apiserver: ControlPlane.restartApiserver.)
 
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
 import { KubeConfig } from '@kubernetes/client-node'
 import { pino, type Logger } from 'pino'
 import { Registry } from 'prom-client'
@@ -127,4 +130,23 @@ export async function patchWorkerSpec(api: ApiClient, ns: string, name: string, 
   const r = await api.request('PATCH', `/apis/agentteams.io/v1beta1/namespaces/${ns}/workers/${name}`, { spec }, { contentType: 'application/merge-patch+json' })
   if (r.status !== 200) throw new Error(`patch Worker ${ns}/${name}: HTTP ${r.status} ${r.text}`)
   return r.body
+}
+
+const CHILD = fileURLToPath(new URL('./reconciler-child.ts', import.meta.url))
+
+/**
+ * A reconciler in its own process (reconciler-child.ts: pod backend, leader election on Lease
+ * `lease` in `ns`), so that it can be SIGKILLed like a crashed replica; resolves once it runs and is
+ * killed when the test ends.
+ */
+export async function startReconcilerChild(t: { teardown(fn: () => unknown): void }, cp: ControlPlane, ns: string, lease: string, identity: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [CHILD, cp.kubeconfigPath, ns, lease, identity], { stdio: ['ignore', 'pipe', 'inherit'] })
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', () => resolve())
+    child.once('exit', (code) => reject(new Error(`reconciler ${identity} exited early (${code})`)))
+  })
+  return child
 }

@@ -2,9 +2,6 @@
 // killed (no release) the other takes over within the lease duration; a graceful close releases
 // the Lease so the next candidate takes over at once.
 
-import { spawn, type ChildProcess } from 'node:child_process'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { installCrds } from '../harness/crds.ts'
 import { MANIFESTS } from '../harness/manifests.ts'
@@ -12,25 +9,11 @@ import { createNamespace } from '../harness/namespaces.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
 import { createWorker } from '../harness/workers.ts'
 import { METRIC_RECONCILE_TOTAL } from '../../reconciler/metrics.ts'
-import { eventually, getJson, podPath, runtimeObjectName, startTestReconciler } from './reconciler-kit.ts'
+import { eventually, getJson, podPath, runtimeObjectName, startReconcilerChild, startTestReconciler } from './reconciler-kit.ts'
 import { LEASE } from './reconciler-lease.ts'
 
-const CHILD = fileURLToPath(new URL('./reconciler-child.ts', import.meta.url))
 const cp = await startSuiteControlPlane(t)
 await installCrds(cp.api, [MANIFESTS.workerCrd])
-
-/** Starts a reconciler process; resolves once it runs. Killed when the test ends. */
-async function startChild(t: { teardown(fn: () => unknown): void }, ns: string, lease: string, identity: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CHILD, cp.kubeconfigPath, ns, lease, identity], { stdio: ['ignore', 'pipe', 'inherit'] })
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  })
-  await new Promise<void>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', () => resolve())
-    child.once('exit', (code) => reject(new Error(`reconciler ${identity} exited early (${code})`)))
-  })
-  return child
-}
 
 const holder = async (ns: string, lease: string): Promise<string | undefined> =>
   (await getJson(cp.api, `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/${lease}`))?.spec?.holderIdentity ?? undefined
@@ -38,7 +21,7 @@ const holder = async (ns: string, lease: string): Promise<string | undefined> =>
 t.test('two reconcilers: exactly one reconciles; kill it and the other takes over within the lease duration', async (t) => {
   const ns = await createNamespace(cp.api, 'wk-leader')
   const lease = 'wrc-test-lease'
-  const a = await startChild(t, ns, lease, 'replica-a')
+  const a = await startReconcilerChild(t, cp, ns, lease, 'replica-a')
   await eventually('replica-a to hold the Lease', async () => ((await holder(ns, lease)) === 'replica-a' ? true : undefined))
   const b = await startTestReconciler(cp, ns, { leaderElection: true, leaderElectionNamespace: ns, leaderElectionId: lease, ...LEASE }, { identity: 'replica-b' })
   t.teardown(() => b.close())
@@ -70,7 +53,7 @@ t.test('a leader that shuts down releases the Lease and the next one takes over 
   const lease = 'wrc-test-lease'
   const first = await startTestReconciler(cp, ns, { leaderElection: true, leaderElectionNamespace: ns, leaderElectionId: lease, ...LEASE }, { identity: 'first' })
   await eventually('first to lead', async () => (first.isLeader() ? true : undefined))
-  const second = await startChild(t, ns, lease, 'second')
+  const second = await startReconcilerChild(t, cp, ns, lease, 'second')
   await first.close()
   const released = await holder(ns, lease)
   t.not(released, 'first', 'the Lease no longer names the closed instance')
