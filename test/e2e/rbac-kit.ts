@@ -23,7 +23,7 @@ import { FilesystemDepsStore } from '../../reconciler/deps-fs.ts'
 import { sandboxExtension } from '../../reconciler/sandbox-setup.ts'
 import { NAMESPACE, RELEASE, render } from '../chart/helm.ts'
 import { startAuditedApiserver, type AuditedApiserver, type Refusal } from './rbac-audit.ts'
-import { getJson, markPodRunning, patchWorkerSpec, podPath, runtimeObjectName, saPath, secretPath, startTestReconciler, WAIT_MS } from './reconciler-kit.ts'
+import { getJson, podRunning, patchWorkerSpec, podPath, runtimeObjectName, saPath, secretPath, startTestReconciler, WAIT_MS } from './reconciler-kit.ts'
 import { bindSandbox, claimPath, getClaim, listSandboxes, markPaused, sandboxSettings, WORKER_IMAGE } from './sandbox-kit.ts'
 
 /** The chart's ServiceAccount (release RELEASE in NAMESPACE) as the API server names it. */
@@ -192,8 +192,10 @@ async function leaderScenario(api: ApiClient, step: Step): Promise<void> {
 async function podScenario(api: ApiClient, ns: string, step: Step): Promise<void> {
   const name = runtimeObjectName('alice')
   await createWorker(api, ns, 'alice', { runtime: 'openclaw', env: { GREETING: 'hello' } })
-  const pod = await step('the pod Worker to get its Pod', () => getJson(api, podPath(ns, name)))
-  await markPodRunning(api, ns, name)
+  const pod = await step('the pod Worker to get its Pod, run by the fake Node', async () => {
+    const got = await getJson(api, podPath(ns, name))
+    return podRunning(got) ? got : undefined
+  })
   await step('the pod Worker to be Running', async () => ((await getJson(api, workerPath(ns, 'alice')))?.status?.phase === 'Running' ? true : undefined))
   await step('an Event about the pod Worker', async () => {
     const events = await getJson(api, `/api/v1/namespaces/${ns}/events`)

@@ -9,7 +9,7 @@ import { createNamespace } from '../harness/namespaces.ts'
 import { createWorker, workerPath } from '../harness/workers.ts'
 import type { Worker } from '../../api/worker.ts'
 import { depsKeys } from '../../reconciler/deps.ts'
-import { condition, eventually, getJson, markPodRunning, patchWorkerSpec, podPath, saPath, findWorker, waitForPhase } from './reconciler-kit.ts'
+import { condition, eventually, getJson, waitForPodRunning, patchWorkerSpec, podPath, saPath, findWorker, waitForPhase } from './reconciler-kit.ts'
 import {
   startSandboxSuite, bindSandbox, getClaim, listSandboxes, startSandboxController,
 } from './sandbox-kit.ts'
@@ -43,8 +43,7 @@ t.test('a Worker that moved from sandbox to pod leaves no deps in the store when
   await phase(ns, 'max', 'Stopped')
   t.match(await text(keys.env), secret, 'a Stopped Worker keeps its deps (for its restart)')
   await patchWorkerSpec(cp.api, ns, 'max', { backendRuntime: 'pod', state: 'Running' })
-  const pod = await eventually('the Pod on the new backend', () => getJson(cp.api, podPath(ns, 'agentteams-worker-max')))
-  await markPodRunning(cp.api, ns, pod.metadata.name)
+  await waitForPodRunning(cp.api, ns, 'agentteams-worker-max')
   const running = await phase(ns, 'max', 'Running')
   t.equal(running.status?.backendRuntime, 'pod', 'the Worker now runs on the pod backend')
   t.ok(await text(keys.token), 'its old token is still in the bucket while it runs on pod')
