@@ -24,7 +24,7 @@ import { sandboxExtension } from '../../reconciler/sandbox-setup.ts'
 import { NAMESPACE, RELEASE, render } from '../chart/helm.ts'
 import { startAuditedApiserver, type AuditedApiserver, type Refusal } from './rbac-audit.ts'
 import { getJson, podRunning, patchWorkerSpec, podPath, runtimeObjectName, saPath, secretPath, startTestReconciler, WAIT_MS } from './reconciler-kit.ts'
-import { bindSandbox, claimPath, getClaim, listSandboxes, markPaused, sandboxSettings, WORKER_IMAGE } from './sandbox-kit.ts'
+import { bindSandbox, claimPath, getClaim, claimedSandboxes, markPaused, sandboxSettings, WORKER_IMAGE } from './sandbox-kit.ts'
 
 /** The chart's ServiceAccount (release RELEASE in NAMESPACE) as the API server names it. */
 export const CONTROLLER_USER = `system:serviceaccount:${NAMESPACE}:${RELEASE}`
@@ -236,7 +236,7 @@ async function sandboxScenario(api: ApiClient, ns: string, step: Step): Promise<
   await step('the sandbox Worker, its claim, Sandbox and ServiceAccount to be gone', async () => {
     if (await getJson(api, workerPath(ns, 'bob'))) return undefined
     if (await getJson(api, claimPath(ns, claim.metadata.name))) return undefined
-    if ((await listSandboxes(api, ns)).length > 0) return undefined
+    if ((await claimedSandboxes(api, ns)).length > 0) return undefined
     return (await getJson(api, saPath(ns, runtimeObjectName('bob')))) ? undefined : true
   })
 }

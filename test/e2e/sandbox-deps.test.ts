@@ -11,7 +11,7 @@ import type { Worker } from '../../api/worker.ts'
 import { depsKeys } from '../../reconciler/deps.ts'
 import { condition, eventually, getJson, waitForPodRunning, patchWorkerSpec, podPath, saPath, findWorker, waitForPhase } from './reconciler-kit.ts'
 import {
-  startSandboxSuite, bindSandbox, getClaim, listSandboxes, startSandboxController,
+  startSandboxSuite, bindSandbox, getClaim, claimedSandboxes, startSandboxController,
 } from './sandbox-kit.ts'
 
 const { cp, s3, store, logs, secrets } = await startSandboxSuite(t)
@@ -52,7 +52,7 @@ t.test('a Worker that moved from sandbox to pod leaves no deps in the store when
   await gone(ns, 'max')
   t.same(await s3.listKeys('workers-deps/max/'), [], 'no env, token or anything else of the Worker is left in the bucket')
   t.equal(await getClaim(cp.api, ns, 'max'), undefined, 'no claim')
-  t.same(await listSandboxes(cp.api, ns), [], 'no Sandbox')
+  t.same(await claimedSandboxes(cp.api, ns), [], 'no Sandbox')
   t.equal(await getJson(cp.api, saPath(ns, 'agentteams-worker-max')), undefined, 'no ServiceAccount')
 })
 
