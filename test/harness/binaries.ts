@@ -15,8 +15,8 @@ import { fileURLToPath } from 'node:url'
 const BUILD_SCRIPT = fileURLToPath(new URL('../../tools/build.sh', import.meta.url))
 /** util-linux flock(1): serializes concurrent builds of one module (parallel test files). */
 const FLOCK = '/usr/bin/flock'
-/** Measured cold builds on 2 shared cores, for the progress line (README "Set up"). */
-const COLD_BUILD = { kube: 'about 6 minutes', kwok: 'about 4 minutes' } as const
+/** Measured cold builds on 2 cores, quiet to busy, for the progress line (README "Set up"). */
+const COLD_BUILD = { kube: '6 to 11 minutes', kwok: 'about 4 minutes' } as const
 
 /** A tools module of tools/ that this file finds. */
 export type ToolsModule = keyof typeof COLD_BUILD
