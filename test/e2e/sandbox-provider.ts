@@ -6,6 +6,7 @@
 // to the fake Node and kwok runs; the Sandbox's status is read from that Pod. Test code only.
 
 import { createHash, randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { ApiClient } from '../harness/api-client.ts'
 import { waitForDefaultServiceAccount } from '../harness/namespaces.ts'
 import { pollUntil } from '../harness/polling.ts'
@@ -41,8 +42,15 @@ const MERGE = 'application/merge-patch+json'
 /** Merges list items by key (a Pod's containers by name), as `kubectl patch` does by default. */
 const STRATEGIC = 'application/strategic-merge-patch+json'
 
+/** Attempts of a request the API server answers 429 (a CRD's storage still initializing), as client-go retries them. */
+const THROTTLED_ATTEMPTS = 10
+
 async function ok(api: ApiClient, method: string, path: string, body?: unknown, contentType?: string): Promise<any> {
-  const r = await api.request(method, path, body, contentType ? { contentType } : {})
+  let r = await api.request(method, path, body, contentType ? { contentType } : {})
+  for (let attempt = 1; r.status === 429 && attempt < THROTTLED_ATTEMPTS; attempt++) {
+    await sleep(1000 * (Number(r.body?.details?.retryAfterSeconds) || 1))
+    r = await api.request(method, path, body, contentType ? { contentType } : {})
+  }
   if (r.status < 200 || r.status > 299) throw new Error(`${method} ${path}: HTTP ${r.status} ${r.text.slice(0, 300)}`)
   return r.body
 }
