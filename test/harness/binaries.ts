@@ -134,6 +134,15 @@ export async function findKubeBinaries(options: FindBinariesOptions = {}): Promi
   return found
 }
 
+/**
+ * Throws KubeBinariesError unless kube-scheduler and kube-controller-manager are there too (a
+ * control plane with nodes needs them; a user's KUBEBUILDER_ASSETS may hold only envtest's three).
+ */
+export function requireNodeBinaries(binaries: KubeBinaries, env: Record<string, string | undefined> = process.env): void {
+  const fromAssets = env['KUBEBUILDER_ASSETS'] === binaries.dir
+  requireExecutables([binaries.kubeControllerManager, binaries.kubeScheduler], fromAssets ? ` (KUBEBUILDER_ASSETS=${binaries.dir} must hold kube-scheduler and kube-controller-manager too for Pods to run, or be unset)` : '')
+}
+
 /** Returns kwok and its Stage files (module kwok), built when missing and allowed. */
 export async function findKwokBinaries(options: FindBinariesOptions = {}): Promise<KwokBinaries> {
   const dir = await findToolsDirectory('kwok', options)

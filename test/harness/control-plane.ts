@@ -11,7 +11,7 @@ import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createApiClient, type ApiClient } from './api-client.ts'
 import { startApiserver, type Apiserver, type ApiserverOptions } from './apiserver.ts'
-import { findKubeBinaries, findKwokBinaries, type KubeBinaries, type KwokBinaries } from './binaries.ts'
+import { findKubeBinaries, findKwokBinaries, requireNodeBinaries, type KubeBinaries, type KwokBinaries } from './binaries.ts'
 import { PortInUseError, startEtcd, type Etcd } from './etcd.ts'
 import { cleanUpOnTerminationSignals, onProcessExit, removeDirNow } from './exit-cleanup.ts'
 import { runKubectl, type KubectlOptions, type KubectlResult } from './kubectl.ts'
@@ -145,6 +145,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const progress = options.onProgress ?? ((): void => {})
   const binaries = options.binaries ?? (await findKubeBinaries({ build: options.buildBinaries, onProgress: progress }))
   const withNodes = options.nodes ?? false
+  if (withNodes) requireNodeBinaries(binaries)
   const kwok = withNodes ? (options.kwok ?? (await findKwokBinaries({ build: options.buildBinaries, onProgress: progress }))) : undefined
   const owned = options.dir === undefined
   const dir = options.dir ?? (await createOwnedTempDir(TEMP_DIR_PREFIX))

@@ -5,7 +5,7 @@
 
 import { join } from 'node:path'
 import type { ApiClient } from './api-client.ts'
-import { requireExecutables, type KubeBinaries, type KwokBinaries } from './binaries.ts'
+import { requireNodeBinaries, type KubeBinaries, type KwokBinaries } from './binaries.ts'
 import { startControllerManager } from './controller-manager.ts'
 import { FAKE_NODE_NAME, registerFakeNode, waitForNodeUsable } from './fake-node.ts'
 import { startKwok } from './kwok.ts'
@@ -42,8 +42,7 @@ async function stopAll(started: readonly ManagedProcess[]): Promise<void> {
 
 /** Starts the components and waits until a Pod can run (see the file header). */
 export async function startNodes(options: NodesOptions): Promise<Nodes> {
-  const hint = options.binaries.dir === process.env['KUBEBUILDER_ASSETS'] ? ' (KUBEBUILDER_ASSETS must hold kube-scheduler and kube-controller-manager too, or be unset)' : ''
-  requireExecutables([options.binaries.kubeControllerManager, options.binaries.kubeScheduler], hint)
+  requireNodeBinaries(options.binaries)
   const timeoutMs = options.timeoutMs ?? 120_000
   const started: ManagedProcess[] = []
   const abortIf = (): string | undefined => started.find((p) => p.hasExited())?.name.concat(' exited')
