@@ -3,6 +3,7 @@
 // registered and awaited (Ready, not-ready taint gone) and namespace `default` has its `default`
 // ServiceAccount. Stopped in the reverse order (kwok first), always before kube-apiserver.
 
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ApiClient } from './api-client.ts'
 import { requireNodeBinaries, type KubeBinaries, type KwokBinaries } from './binaries.ts'
@@ -37,7 +38,7 @@ export interface Nodes {
 }
 
 async function stopAll(started: readonly ManagedProcess[]): Promise<void> {
-  for (const process of [...started].reverse()) await process.stop()
+  for (const child of [...started].reverse()) await child.stop()
 }
 
 /** Starts the components and waits until a Pod can run (see the file header). */
@@ -47,6 +48,7 @@ export async function startNodes(options: NodesOptions): Promise<Nodes> {
   const started: ManagedProcess[] = []
   const abortIf = (): string | undefined => started.find((p) => p.hasExited())?.name.concat(' exited')
   try {
+    await mkdir(options.dir, { recursive: true })
     const component = { kubeconfigPath: options.kubeconfigPath, dir: options.dir, logDir: options.logDir }
     started.push(await startControllerManager({ binary: options.binaries.kubeControllerManager, ...component }))
     started.push(await startScheduler({ binary: options.binaries.kubeScheduler, ...component }))
