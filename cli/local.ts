@@ -1,13 +1,14 @@
-// The embedded local mode behind `npm start` when no cluster is configured: a real etcd and
-// kube-apiserver (built from Go modules on first use) with data under .local/, the Worker CRD, and
-// the webhook configurations pointing at this process's webhook server; the admin kubeconfig is
-// written to .local/kubeconfig. Reuses the test control-plane harness (test/harness/).
+// The embedded local mode behind `npm start` when no cluster is configured: a real etcd,
+// kube-apiserver, kube-controller-manager, kube-scheduler and kwok with one fake Node, so Pods run
+// (all built from Go modules on first use), data under .local/, the Worker CRD, and the webhook
+// configurations pointing at this process's webhook server; the admin kubeconfig is written to
+// .local/kubeconfig. Reuses the test control-plane harness (test/harness/).
 
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Logger } from 'pino'
 import { POLICY_NAME, WEBHOOK_DENIAL_PREFIX, removeProbeWorker, waitForBackendRuleEnforced, waitForDefaulting } from '../test/harness/admission-probes.ts'
-import { findKubeBinaries } from '../test/harness/binaries.ts'
+import { findKubeBinaries, findKwokBinaries } from '../test/harness/binaries.ts'
 import { startControlPlane, type ControlPlane } from '../test/harness/control-plane.ts'
 import { installCrds } from '../test/harness/crds.ts'
 import { MANIFESTS, OPENKRUISE_CRDS } from '../test/harness/manifests.ts'
@@ -49,7 +50,10 @@ export interface LocalControlPlane {
   welcome(): string
   /** Writes welcome() to `out`. */
   printWelcome(out: NodeJS.WritableStream): void
-  /** Stops kube-apiserver and etcd (data stays in .local/etcd for the next start). Idempotent. */
+  /**
+   * Stops kwok, kube-scheduler, kube-controller-manager, kube-apiserver and etcd, in that order
+   * (data stays in .local/etcd for the next start). Idempotent.
+   */
   close(): Promise<void>
 }
 
@@ -78,21 +82,23 @@ async function acquireLock(dir: string): Promise<() => Promise<void>> {
   return () => rm(lock, { force: true })
 }
 
-function welcomeText(kubeconfigPath: string, url: string, withWebhooks: boolean, binDir: string): string {
+function welcomeText(kubeconfigPath: string, url: string, withWebhooks: boolean, binDir: string, nodeName: string): string {
   const lines = [
-    `Local Kubernetes control plane ready at ${url} (etcd + kube-apiserver, data in ${LOCAL_DIR}/).`,
+    `Local Kubernetes control plane ready at ${url} (data in ${LOCAL_DIR}/): etcd, kube-apiserver,`,
+    `kube-controller-manager, kube-scheduler, and kwok playing the kubelet of the fake Node ${nodeName}`,
+    '(Pods are scheduled and reported Running; no container is started).',
     'In another shell:',
     '',
     `  export KUBECONFIG=${kubeconfigPath}`,
     `  export PATH=${binDir}:$PATH   # the kubectl built with the control plane`,
+    '  kubectl get nodes',
     '  kubectl create namespace demo',
     "  printf 'apiVersion: agentteams.io/v1beta1\\nkind: Worker\\nmetadata: {name: alice, namespace: demo}\\nspec: {runtime: openclaw}\\n' | kubectl apply -f -",
-    '  kubectl get workers -n demo',
+    '  kubectl get workers,pods -n demo',
     '  kubectl get worker alice -n demo -o yaml',
   ]
   if (withWebhooks) {
     lines.push(
-      '  # no kubelet runs here, so the Pod stays Pending and the Worker Starting, on backend pod:',
       "  kubectl patch worker alice -n demo --type=merge -p '{\"spec\":{\"backendRuntime\":\"sandbox\"}}'   # denied",
       "  kubectl patch worker alice -n demo --type=merge -p '{\"spec\":{\"state\":\"Stopped\"}}'",
       "  kubectl patch worker alice -n demo --type=merge -p '{\"spec\":{\"backendRuntime\":\"sandbox\",\"state\":\"Running\"}}'   # allowed once Stopped",
@@ -118,9 +124,10 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
   let cp: ControlPlane | undefined
   try {
     const binaries = await findKubeBinaries({ build: true, onProgress: (line) => log.info(line) })
+    const kwok = await findKwokBinaries({ build: true, onProgress: (line) => log.info(line) })
     log.info(`starting the local control plane in ${dir}`)
-    cp = await startControlPlane({ dir, binaries, handleSignals: false })
-    log.info(`kube-apiserver ready at ${cp.url} in ${cp.startMs} ms`)
+    cp = await startControlPlane({ dir, binaries, kwok, nodes: true, handleSignals: false, onProgress: (line) => log.info(line) })
+    log.info(`control plane ready at ${cp.url} in ${cp.startMs} ms (fake Node ${cp.nodeName} Ready)`)
     await installCrds(cp.api, [MANIFESTS.workerCrd, ...OPENKRUISE_CRDS])
     if (options.webhook) {
       const caPem = options.caPem ?? (options.caFile ? await readFile(options.caFile, 'utf8') : undefined)
@@ -142,7 +149,7 @@ export async function startLocalControlPlane(options: LocalControlPlaneOptions):
     throw new LocalControlPlaneError(`start local control plane in ${dir}: ${(error as Error).message}`, { cause: error })
   }
   const running = cp
-  const welcome = (): string => welcomeText(running.kubeconfigPath, running.url, options.webhook !== undefined, running.binaries.dir)
+  const welcome = (): string => welcomeText(running.kubeconfigPath, running.url, options.webhook !== undefined, running.binaries.dir, running.nodeName ?? '')
   let closing: Promise<void> | undefined
   return {
     kubeconfigPath: running.kubeconfigPath,

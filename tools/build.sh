@@ -2,8 +2,11 @@
 # Builds the real binaries a tools module pins (tools/<module>/binaries) into a versioned cache
 # outside the clone, so later runs on the same machine reuse them. Go is build tooling only.
 #
-#   tools/build.sh kube         build (or reuse) kube-apiserver, kubectl, etcd; print the directory
+#   tools/build.sh kube         build (or reuse) kube-apiserver, kubectl, etcd, kube-scheduler and
+#                               kube-controller-manager; print the directory
 #   tools/build.sh kube --path  print the directory only, build nothing (exit 1 when not built)
+#   tools/build.sh kwok         kwok, plus the Stage files it runs with (tools/kwok/files: copied
+#                               from the pinned module into <directory>/stages, never kept in the repo)
 #
 # The directory is <cache>/<module>-<hash of go.mod, go.sum, binaries and the Go version>; a stamp
 # file written last marks a complete build, so an interrupted build is redone, never trusted.
@@ -27,7 +30,8 @@ cache_root=${WRC_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/worker-runtime-con
 command -v go >/dev/null || { echo "tools/build.sh: Go is needed to build the $module tools (install Go 1.26, or set KUBEBUILDER_ASSETS)" >&2; exit 1; }
 gover=$(go env GOVERSION)
 extra="$src/ldflags" # optional: extra -ldflags lines for this module (version stamps)
-key=$(cat "$src/go.mod" "$src/go.sum" "$src/binaries" $( [ -f "$extra" ] && echo "$extra" ) | { cat; echo "$gover"; } | sha256sum | cut -c1-16)
+files="$src/files"   # optional: files copied out of a pinned module (<module> <path in it> <target dir>)
+key=$(cat "$src/go.mod" "$src/go.sum" "$src/binaries" $( [ -f "$extra" ] && echo "$extra" ) $( [ -f "$files" ] && echo "$files" ) | { cat; echo "$gover"; } | sha256sum | cut -c1-16)
 out="$cache_root/$module-$key"
 stamp="$out/.complete"
 
@@ -62,6 +66,16 @@ grep -v '^#' "$src/binaries" | while read -r name pkg; do
   mv "$out/$name.tmp" "$out/$name"
   echo "tools/build.sh: built $name in $(( $(date +%s) - t0 ))s" >&2
 done
+if [ -f "$files" ]; then
+  grep -v '^#' "$files" | while read -r gomod path target; do
+    [ -n "$gomod" ] || continue
+    dir=$(cd "$src" && go list -m -f '{{.Dir}}' "$gomod")
+    [ -f "$dir/$path" ] || { echo "tools/build.sh: $gomod has no file $path" >&2; exit 1; }
+    mkdir -p "$out/$target"
+    # The module cache is read-only; the copy is the tool directory's own, readable by everyone.
+    install -m 0644 "$dir/$path" "$out/$target/$(basename "$path")"
+  done
+fi
 echo "built $(date -u +%FT%TZ) in $(( $(date +%s) - start ))s with $gover" > "$stamp"
 echo "tools/build.sh: $module tools ready in $(( $(date +%s) - start ))s" >&2
 echo "$out"

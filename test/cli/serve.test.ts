@@ -1,15 +1,16 @@
 // The command a newcomer runs: `worker-runtime-controller serve` with no cluster configured brings
-// up the embedded control plane, serves the webhooks and the reconciler, answers real kubectl, and
-// on SIGTERM stops everything and exits 0. Bad configuration: one line, exit 2, nothing started.
+// up the embedded control plane (Pods run on its fake Node), serves the webhooks and the
+// reconciler, answers real kubectl, and on SIGTERM stops everything and exits 0. Bad
+// configuration: one line, exit 2, nothing started.
 
 import t from 'tap'
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { findKubeBinaries } from '../harness/binaries.ts'
+import { findKubeBinaries, findKwokBinaries } from '../harness/binaries.ts'
 import { runKubectl } from '../harness/kubectl.ts'
 import { childEnvironment } from '../harness/processes.ts'
 
@@ -59,12 +60,15 @@ t.test('certs writes a CA and a serving certificate and prints the CA bundle', a
   t.ok(existsSync(join(cwd, 'certs/tls.key')))
 })
 
-t.test('serve with no cluster: local control plane, webhooks, reconciler, clean SIGTERM', async (t) => {
+t.test('serve with no cluster: local control plane with a fake Node, webhooks, reconciler, a pod Worker Running, clean SIGTERM', async (t) => {
   const binaries = await findKubeBinaries({ build: process.env['CI'] !== 'true' })
+  const kwok = await findKwokBinaries({ build: process.env['CI'] !== 'true' })
   const cwd = await mkdtemp(join(tmpdir(), 'wrc-cli-'))
   t.teardown(() => rm(cwd, { recursive: true, force: true }))
-  // The binaries this test found are handed over (envtest's KUBEBUILDER_ASSETS), as the fresh HOME has no cache.
-  const r = run(['serve', '--webhook-port=0', '--health-port=0', '--metrics-port=0'], cwd, { KUBEBUILDER_ASSETS: binaries.dir })
+  // The binaries this test found are handed over, as the fresh HOME has no cache: the kube ones as
+  // envtest's KUBEBUILDER_ASSETS, kwok through the tools cache it was built into.
+  const toolsCache = dirname(dirname(kwok.kwok))
+  const r = run(['serve', '--webhook-port=0', '--health-port=0', '--metrics-port=0'], cwd, { KUBEBUILDER_ASSETS: binaries.dir, WRC_TOOLS_CACHE: toolsCache })
   t.teardown(() => void r.child.kill('SIGKILL'))
   await waitFor('the reconciler to start', () => r.output().includes('workers started'), 180_000, r.output)
 
@@ -76,17 +80,31 @@ t.test('serve with no cluster: local control plane, webhooks, reconciler, clean 
   const applied = await runKubectl(kubectl, ['apply', '-f', '-'], { stdin: worker })
   t.equal(applied.code, 0, applied.stderr)
 
-  // The reconciler runs it as a pod (no kubelet: the Pod stays Pending, the Worker Starting).
-  let row = ''
-  for (let i = 0; i < 150 && !/Starting\s+pod\s+pod\s+Running/.test(row); i++) {
-    row = (await runKubectl(kubectl, ['get', 'workers', '-n', 'demo'])).stdout
-    await new Promise((resolve) => setTimeout(resolve, 200))
+  t.match((await runKubectl(kubectl, ['get', 'nodes'])).stdout, /kwok-node-0\s+Ready\s+agent/, 'kubectl get nodes: the fake Node is Ready')
+
+  // The reconciler runs it as a pod, which kube-scheduler binds to the fake Node and kwok runs.
+  const rows = async (pattern: RegExp): Promise<string> => {
+    let text = ''
+    for (let i = 0; i < 300 && !pattern.test(text); i++) {
+      text = (await runKubectl(kubectl, ['get', 'workers,pods', '-n', 'demo'])).stdout
+      if (!pattern.test(text)) await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+    return text
   }
-  t.match(row, /alice\s+Starting\s+pod\s+pod\s+Running/, 'kubectl get workers shows phase, backend, desired and state')
+  const running = await rows(/alice\s+Running\s+pod\s+pod\s+Running[\s\S]*agentteams-worker-alice\s+1\/1\s+Running/)
+  t.match(running, /worker\.agentteams\.io\/alice\s+Running\s+pod\s+pod\s+Running/, 'kubectl get workers shows phase Running, backend, desired and state')
+  t.match(running, /pod\/agentteams-worker-alice\s+1\/1\s+Running/, 'and its Pod 1/1 Running')
+  const ready = await runKubectl(kubectl, ['get', 'worker', 'alice', '-n', 'demo', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])
+  t.equal(ready.stdout, 'True', 'Ready=True')
 
   const denied = await runKubectl(kubectl, ['patch', 'worker', 'alice', '-n', 'demo', '--type=merge', '-p', '{"spec":{"backendRuntime":"sandbox"}}'])
   t.equal(denied.code, 1)
-  t.match(denied.stderr, 'admission webhook "validate.workers.agentteams.io" denied the request: spec.backendRuntime cannot be changed until the Worker is Stopped; current=pod, desired=sandbox (status.phase=Starting; status.backendRuntime=pod).')
+  t.match(denied.stderr, 'admission webhook "validate.workers.agentteams.io" denied the request: spec.backendRuntime cannot be changed until the Worker is Stopped; current=pod, desired=sandbox (status.phase=Running; status.backendRuntime=pod).')
+
+  t.equal((await runKubectl(kubectl, ['patch', 'worker', 'alice', '-n', 'demo', '--type=merge', '-p', '{"spec":{"state":"Stopped"}}'])).code, 0)
+  const stopped = await rows(/alice\s+Stopped\s+pod\s+pod\s+Stopped/)
+  t.match(stopped, /worker\.agentteams\.io\/alice\s+Stopped\s+pod\s+pod\s+Stopped/, 'Stopped is reported')
+  t.notMatch(stopped, /pod\/agentteams-worker-alice/, 'and the Pod is gone')
 
   // Local mode: plain-HTTP /metrics on loopback, and it says so (a cluster gets HTTPS and tokens).
   const metricsUrl = r.output().match(/Metrics: curl (http:\/\/127\.0\.0\.1:\d+\/metrics) +# plain HTTP, no authentication: local mode/)?.[1]
@@ -100,11 +118,11 @@ t.test('serve with no cluster: local control plane, webhooks, reconciler, clean 
   t.equal(await r.exited, 0, 'exits 0 after SIGTERM')
   t.match(r.output(), '"msg":"stopped"')
   t.notOk(existsSync(join(cwd, '.local/lock')), 'the lock is released')
-  t.equal(running(join(cwd, '.local')), '', 'no etcd or kube-apiserver is left running')
+  t.equal(processesOf(join(cwd, '.local')), '', 'no etcd, kube-apiserver, kube-controller-manager, kube-scheduler or kwok is left running')
 })
 
 /** Command lines of processes whose arguments mention `path` (pgrep exits 1 when there are none). */
-function running(path: string): string {
+function processesOf(path: string): string {
   try {
     return execFileSync('pgrep', ['-af', path], { encoding: 'utf8' }).trim()
   } catch {

@@ -1,6 +1,7 @@
-// The harness's own promise: a control plane that really serves (RBAC on, TokenRequest works) and
-// leaves no process and no directory behind — after stop(), when a test dies without teardown,
-// when the runner gets SIGTERM, and when it gets SIGKILL.
+// The harness's own promise: a control plane that really serves (RBAC on, TokenRequest works), with
+// nodes runs Pods and deletes namespaces, rides out kube-apiserver restarts, and leaves no process
+// and no directory behind — after stop(), when a test dies without teardown, when the runner gets
+// SIGTERM, and when it gets SIGKILL.
 
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -8,8 +9,8 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { expectSuccess } from '../harness/api-client.ts'
-import { startControlPlane } from '../harness/control-plane.ts'
-import { createNamespace } from '../harness/namespaces.ts'
+import { startControlPlane, type ControlPlane } from '../harness/control-plane.ts'
+import { createNamespace, waitForDefaultServiceAccount } from '../harness/namespaces.ts'
 import { pollUntil } from '../harness/polling.ts'
 import { BUILD_AND_START_TIMEOUT_MS, SUITE_TIMEOUT_MS } from '../harness/suite.ts'
 
@@ -40,7 +41,7 @@ async function startHolder(mode: 'hold' | 'throw') {
 }
 
 const gone = (pids: readonly number[], dir: string) =>
-  pollUntil('etcd and kube-apiserver to be gone', async () => (pids.some(alive) ? undefined : true), { timeoutMs: 30_000 })
+  pollUntil('every component to be gone', async () => (pids.some(alive) ? undefined : true), { timeoutMs: 30_000 })
     .then(() => pollUntil(`${dir} to be removed`, async () => (existsSync(dir) ? undefined : true), { timeoutMs: 10_000 }))
 
 t.setTimeout(BUILD_AND_START_TIMEOUT_MS)
@@ -74,8 +75,40 @@ t.test('a started control plane serves as admin with RBAC and TokenRequest, and 
   t.notOk(existsSync(cp.dir), 'the directory is removed')
 })
 
-t.test('restartApiserver: a new process on the same URL, certificates and etcd; pause freezes it, resume thaws it', async (t) => {
-  const cp = await startControlPlane()
+/** Creates Pod `name` in `ns` and resolves with it once it runs (bound by kube-scheduler, reported by kwok). */
+async function runPod(cp: ControlPlane, ns: string, name: string): Promise<any> {
+  await waitForDefaultServiceAccount(cp.api, ns)
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: 'c', image: 'example.com/app:1' }] } }
+  expectSuccess(await cp.api.request('POST', `/api/v1/namespaces/${ns}/pods`, pod), `create Pod ${ns}/${name}`)
+  return pollUntil(`Pod ${ns}/${name} Running`, async () => {
+    const got = (await cp.api.request('GET', `/api/v1/namespaces/${ns}/pods/${name}`)).body
+    return got?.status?.phase === 'Running' ? got : undefined
+  }, { timeoutMs: 90_000 })
+}
+
+t.test('with nodes, a Pod runs on the fake Node and a namespace can be deleted; stop() ends every component', async (t) => {
+  const cp = await startControlPlane({ nodes: true })
+  t.comment(`control plane with nodes ready in ${cp.startMs} ms`)
+  t.setTimeout(SUITE_TIMEOUT_MS)
+  try {
+    t.equal(cp.pids.length, 5, 'etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok')
+    const nodes = await cp.kubectl(['get', 'nodes', '--no-headers'])
+    t.match(nodes.stdout, new RegExp(`^${cp.nodeName}\\s+Ready\\s`), 'the fake Node is Ready')
+    const ns = await createNamespace(cp.api, 'pods')
+    const pod = await runPod(cp, ns, 'p')
+    t.equal(pod.spec.nodeName, cp.nodeName, 'bound to the fake Node by kube-scheduler')
+    t.equal(pod.spec.serviceAccountName, 'default', "ServiceAccount admission gave it the namespace's default ServiceAccount")
+    t.equal((await cp.kubectl(['delete', 'namespace', ns, '--timeout=120s'])).code, 0, 'the namespace controller finishes a namespace deletion')
+    t.equal((await cp.api.request('GET', `/api/v1/namespaces/${ns}`)).status, 404)
+  } finally {
+    await cp.stop()
+  }
+  t.notOk(cp.pids.some(alive), 'every component has exited')
+  t.notOk(existsSync(cp.dir), 'the directory is removed')
+})
+
+t.test('restartApiserver: a new process on the same URL, certificates and etcd, the other components ride it out; pause freezes it, resume thaws it', async (t) => {
+  const cp = await startControlPlane({ nodes: true })
   t.setTimeout(SUITE_TIMEOUT_MS)
   try {
     const ns = await createNamespace(cp.api, 'kept')
@@ -86,6 +119,8 @@ t.test('restartApiserver: a new process on the same URL, certificates and etcd; 
     t.ok(alive(cp.pids[1] as number))
     const got = await cp.kubectl(['get', 'namespace', ns, '-o', 'name'])
     t.equal(got.stdout.trim(), `namespace/${ns}`, 'the old kubeconfig (URL and certificates) works, and the data in etcd is kept')
+    t.ok(cp.pids.every(alive), 'kube-controller-manager, kube-scheduler and kwok are still running')
+    t.equal((await runPod(cp, ns, 'after-restart')).spec.nodeName, cp.nodeName, 'and a Pod created after the restart is scheduled and run')
 
     await cp.pauseApiserver()
     const frozen = await cp.api.request('GET', '/readyz', undefined, { timeoutMs: 2_000 }).then(
@@ -99,7 +134,7 @@ t.test('restartApiserver: a new process on the same URL, certificates and etcd; 
   } finally {
     await cp.stop()
   }
-  t.notOk(cp.pids.some(alive), 'stop() ends a paused kube-apiserver and etcd too')
+  t.notOk(cp.pids.some(alive), 'stop() ends a paused kube-apiserver, etcd and the other components too')
   t.notOk(existsSync(cp.dir), 'the directory is removed')
 })
 
@@ -108,7 +143,7 @@ t.test('a test process that dies of an uncaught exception leaves nothing behind'
   t.ok(holder.pids.every(alive), 'the control plane was running')
   t.not((await holder.exited).code, 0)
   await gone(holder.pids, holder.dir)
-  t.pass('etcd, kube-apiserver and the directory are gone')
+  t.pass('every component and the directory are gone')
 })
 
 t.test('a test process stopped with SIGTERM leaves nothing behind and ends by that signal', async (t) => {
@@ -116,15 +151,15 @@ t.test('a test process stopped with SIGTERM leaves nothing behind and ends by th
   holder.child.kill('SIGTERM')
   t.equal((await holder.exited).signal, 'SIGTERM')
   await gone(holder.pids, holder.dir)
-  t.pass('etcd, kube-apiserver and the directory are gone')
+  t.pass('every component and the directory are gone')
 })
 
 t.test('a test process killed with SIGKILL: its children die with it, the next start sweeps its directory', async (t) => {
   const holder = await startHolder('hold')
   holder.child.kill('SIGKILL')
   await holder.exited
-  await pollUntil('etcd and kube-apiserver to be gone', async () => (holder.pids.some(alive) ? undefined : true), { timeoutMs: 30_000 })
-  t.pass('etcd and kube-apiserver died with their parent')
+  await pollUntil('every component to be gone', async () => (holder.pids.some(alive) ? undefined : true), { timeoutMs: 30_000 })
+  t.pass('etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok died with their parent')
   // A SIGKILLed process cannot remove its directory itself; the next start anywhere on the machine
   // sweeps it (another test file running in parallel may get there first).
   const next = await startControlPlane()

@@ -18,7 +18,7 @@ import type { Worker } from '../../api/worker.ts'
 import { depsKeys } from '../../reconciler/deps.ts'
 import { FilesystemDepsStore } from '../../reconciler/deps-fs.ts'
 import { LEGACY_TO_SANDBOX } from './expected-messages.ts'
-import { condition, eventually, getJson, markPodRunning, podPath, saPath, secretPath, startReconcilerChild } from './reconciler-kit.ts'
+import { condition, eventually, getJson, podPath, saPath, secretPath, startReconcilerChild, waitForPodRunning } from './reconciler-kit.ts'
 import { bindSandbox, claimPath, getClaim, LogCapture, SANDBOX_CRD_FILES, sandboxPath, startSandboxController } from './sandbox-kit.ts'
 import { LEASE } from './reconciler-lease.ts'
 import { RuntimeMonitor } from './runtime-monitor.ts'
@@ -58,7 +58,7 @@ t.test('exact selection: a namesake Worker\'s Pod in another namespace and a loo
   const hankB = await createWorker(cp.api, b, 'hank', { runtime: 'openclaw' })
   await patchWorkerStatus(cp.api, b, 'hank', upstreamStatus('hank'))
   await createUpstreamPod(cp.api, b, 'hank', { owner: hankB })
-  await markPodRunning(cp.api, b, 'hiclaw-worker-hank')
+  await waitForPodRunning(cp.api, b, 'hiclaw-worker-hank')
   // In the Worker's own namespace: a Pod whose name merely starts with the legacy name, without the worker label.
   await createUpstreamPod(cp.api, a, 'hank', { name: 'hiclaw-worker-hank-old', labels: { app: 'hiclaw-worker' } })
   const before = { namesake: await identity(podPath(b, 'hiclaw-worker-hank')), lookalike: await identity(podPath(a, 'hiclaw-worker-hank-old')) }
@@ -86,7 +86,7 @@ t.test('a legacy Pod made by the upstream controller: adopted, never duplicated,
   await createUpstreamServiceAccount(cp.api, ns, 'dave', { owner: dave })
   await createUpstreamCredentials(cp.api, ns, 'dave')
   await createUpstreamPod(cp.api, ns, 'dave', { owner: dave })
-  await markPodRunning(cp.api, ns, 'hiclaw-worker-dave')
+  await waitForPodRunning(cp.api, ns, 'hiclaw-worker-dave')
   const upstream = { sa: await identity(saPath(ns, 'hiclaw-worker-dave')), creds: await identity(secretPath(ns, 'agentteams-creds-dave')) }
   const refused = await kubectlPatch(ns, 'dave', { backendRuntime: 'sandbox' })
   t.match(refused.stderr, `Error from server (Forbidden): ${WEBHOOK_DENIAL_PREFIX}${LEGACY_TO_SANDBOX}`, 'before the controller ever ran, the webhook already guards it')
@@ -150,7 +150,7 @@ t.test('a #988 sandbox Worker: its claim and Sandbox are adopted, stopped, and t
 
   t.equal((await kubectlPatch(ns, 'erin', { backendRuntime: 'pod', state: 'Running' })).code, 0)
   const pod = await eventually('its own Pod', () => getJson(cp.api, podPath(ns, 'agentteams-worker-erin')))
-  await markPodRunning(cp.api, ns, pod.metadata.name)
+  await waitForPodRunning(cp.api, ns, pod.metadata.name)
   t.equal((await phase(ns, 'erin', 'Running')).status?.backendRuntime, 'pod')
   t.equal(monitor.mostAtOnce().count, 1, `one runtime at every moment (${monitor.describe()})`)
 })
@@ -162,7 +162,7 @@ t.test('a legacy Pod in a configured legacy namespace is the Worker\'s runtime t
   await patchWorkerStatus(cp.api, ns, 'gina', upstreamStatus('gina'))
   // In the controller's namespace: no owner reference (they cannot cross namespaces).
   await createUpstreamPod(cp.api, legacyNs, 'gina')
-  await markPodRunning(cp.api, legacyNs, 'hiclaw-worker-gina')
+  await waitForPodRunning(cp.api, legacyNs, 'hiclaw-worker-gina')
 
   const monitor = await RuntimeMonitor.start(cp, 'gina', [ns, legacyNs])
   t.teardown(() => monitor.stop())
@@ -189,7 +189,7 @@ t.test('a restart in the middle of a legacy stop: still one runtime, Stopped onl
   // A finalizer holds the Pod's deletion open, as a slow container shutdown would.
   const hold = 'test.agentteams.io/hold'
   await createUpstreamPod(cp.api, ns, 'ivy', { owner: ivy, finalizers: [hold] })
-  await markPodRunning(cp.api, ns, 'hiclaw-worker-ivy')
+  await waitForPodRunning(cp.api, ns, 'hiclaw-worker-ivy')
   const monitor = await RuntimeMonitor.start(cp, 'ivy', [ns])
   t.teardown(() => monitor.stop())
 
@@ -221,7 +221,7 @@ t.test('a leader killed in the middle of an adoption: the new leader adopts, not
   const jack = await createWorker(cp.api, ns, 'jack', { runtime: 'openclaw' })
   await patchWorkerStatus(cp.api, ns, 'jack', upstreamStatus('jack'))
   await createUpstreamPod(cp.api, ns, 'jack', { owner: jack })
-  await markPodRunning(cp.api, ns, 'hiclaw-worker-jack')
+  await waitForPodRunning(cp.api, ns, 'hiclaw-worker-jack')
   const monitor = await RuntimeMonitor.start(cp, 'jack', [ns])
   t.teardown(() => monitor.stop())
   const leaseName = 'legacy-failover'

@@ -1,8 +1,10 @@
 // The embedded local mode (cli/local.ts) as `npm start` uses it: with the real webhook server
-// running, it starts a control plane in its data directory, installs the CRD and the webhooks
-// (enforced on return), writes a kubeconfig kubectl can use, keeps its data across restarts, and
-// refuses a second instance on the same directory.
+// running, it starts a control plane with a fake Node in its data directory, installs the CRD and
+// the webhooks (enforced on return), writes a kubeconfig kubectl can use, keeps its data across
+// restarts (the Node Ready again), refuses a second instance on the same directory, and leaves no
+// process behind when closed.
 
+import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import t from 'tap'
@@ -54,11 +56,27 @@ t.test('the local control plane serves the Worker API with the webhooks enforced
   t.equal(denied.code, 1)
   t.match(denied.stderr, 'admission webhook "validate.workers.agentteams.io" denied the request: spec.backendRuntime cannot be changed')
 
+  t.match((await kubectl(['get', 'nodes'])).stdout, /kwok-node-0\s+Ready\s+agent/, 'the fake Node is Ready')
+  t.match(first.welcome(), 'kubectl get nodes')
+  t.notMatch(first.welcome(), /stays Pending/, 'no caveat about Pods that never run')
+
   await t.rejects(start(), { name: 'LocalControlPlaneError', message: /already used by process/ }, 'a second instance on the same directory is refused')
+  t.ok(processesOf(dir).split('\n').length >= 5, 'etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok run')
   await first.close()
+  t.equal(processesOf(dir), '', 'close() leaves no process of the control plane running')
 
   const second = await start()
   t.teardown(() => second.close())
   const again = await kubectl(['get', 'worker', 'alice', '-n', 'demo', '-o', 'jsonpath={.spec.backendRuntime}/{.status.phase}'])
   t.equal(again.stdout, 'pod/Running', 'the Worker survived the restart')
+  t.match((await kubectl(['get', 'nodes'])).stdout, /kwok-node-0\s+Ready\s+agent/, 'the same fake Node is Ready again after the restart')
 })
+
+/** Command lines of processes whose arguments mention `path` (pgrep exits 1 when there are none). */
+function processesOf(path: string): string {
+  try {
+    return execFileSync('pgrep', ['-af', path], { encoding: 'utf8' }).trim()
+  } catch {
+    return ''
+  }
+}

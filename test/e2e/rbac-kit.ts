@@ -29,8 +29,8 @@ import { NAMESPACE, RELEASE, render } from '../chart/helm.ts'
 import { createServingCertificates, writeServingCertificates } from '../../certs/certs.ts'
 import { createServiceAccount, scrape, serviceAccountToken, startSecureMetrics } from './metrics-kit.ts'
 import { startAuditedApiserver, type AuditedApiserver, type Refusal } from './rbac-audit.ts'
-import { getJson, markPodRunning, patchWorkerSpec, podPath, runtimeObjectName, saPath, secretPath, startTestReconciler, WAIT_MS } from './reconciler-kit.ts'
-import { bindSandbox, claimPath, getClaim, listSandboxes, markPaused, sandboxSettings, WORKER_IMAGE } from './sandbox-kit.ts'
+import { getJson, patchWorkerSpec, podPath, podRunning, runtimeObjectName, saPath, secretPath, startTestReconciler, WAIT_MS, waitForPodRunning } from './reconciler-kit.ts'
+import { bindSandbox, claimedSandboxes, claimPath, getClaim, markPaused, sandboxSettings, WORKER_IMAGE } from './sandbox-kit.ts'
 import { createUpstreamClaim, createUpstreamPod, createUpstreamSandbox, upstreamStatus } from './upstream-objects.ts'
 
 /** The chart's ServiceAccount (release RELEASE in NAMESPACE) as the API server names it. */
@@ -234,8 +234,10 @@ async function metricsScenario(env: RbacEnv, step: Step): Promise<void> {
 async function podScenario(api: ApiClient, ns: string, alice: string, step: Step): Promise<void> {
   const name = runtimeObjectName(alice)
   await createWorker(api, ns, alice, { runtime: 'openclaw', env: { GREETING: 'hello' } })
-  const pod = await step('the pod Worker to get its Pod', () => getJson(api, podPath(ns, name)))
-  await markPodRunning(api, ns, name)
+  const pod = await step('the pod Worker to get its Pod, run by the fake Node', async () => {
+    const got = await getJson(api, podPath(ns, name))
+    return podRunning(got) ? got : undefined
+  })
   await step('the pod Worker to be Running', async () => ((await getJson(api, workerPath(ns, alice)))?.status?.phase === 'Running' ? true : undefined))
   await step('an Event about the pod Worker', async () => {
     const events = await getJson(api, `/api/v1/namespaces/${ns}/events`)
@@ -276,7 +278,7 @@ async function sandboxScenario(api: ApiClient, ns: string, bob: string, step: St
   await step('the sandbox Worker, its claim, Sandbox and ServiceAccount to be gone', async () => {
     if (await getJson(api, workerPath(ns, bob))) return undefined
     if (await getJson(api, claimPath(ns, claim.metadata.name))) return undefined
-    if ((await listSandboxes(api, ns)).length > 0) return undefined
+    if ((await claimedSandboxes(api, ns)).length > 0) return undefined
     return (await getJson(api, saPath(ns, runtimeObjectName(bob)))) ? undefined : true
   })
 }
@@ -293,7 +295,7 @@ async function prepareLegacy(api: ApiClient, ns: string, podNs: string): Promise
   const carlWorker = await createWorker(api, ns, carl, { runtime: 'openclaw' })
   await patchWorkerStatus(api, ns, carl, upstreamStatus(carl))
   await createUpstreamPod(api, podNs, carl, podNs === ns ? { owner: carlWorker } : {})
-  await markPodRunning(api, podNs, `hiclaw-worker-${carl}`)
+  await waitForPodRunning(api, podNs, `hiclaw-worker-${carl}`)
   const doraWorker = await createWorker(api, ns, dora, { runtime: 'openclaw', backendRuntime: 'sandbox' })
   await patchWorkerStatus(api, ns, dora, upstreamStatus(dora, { backendRuntime: 'sandbox' }))
   const claim = await createUpstreamClaim(api, podNs, dora, podNs === ns ? { owner: doraWorker } : {})
@@ -307,6 +309,6 @@ async function prepareLegacy(api: ApiClient, ns: string, podNs: string): Promise
     await patchWorkerSpec(api, ns, dora, { state: 'Stopped' })
     await step('the upstream Pod to be deleted, then carl Stopped', async () => ((await status(carl))?.phase === 'Stopped' && !(await getJson(api, podPath(podNs, `hiclaw-worker-${carl}`))) ? true : undefined))
     await step('the upstream claim and Sandbox to be deleted, then dora Stopped', async () =>
-      ((await status(dora))?.phase === 'Stopped' && !(await getJson(api, claimPath(podNs, `hiclaw-worker-${dora}`))) && (await listSandboxes(api, podNs)).every((s) => s.metadata.labels?.['agentteams.io/worker'] !== dora) ? true : undefined))
+      ((await status(dora))?.phase === 'Stopped' && !(await getJson(api, claimPath(podNs, `hiclaw-worker-${dora}`))) && (await claimedSandboxes(api, podNs)).every((s) => s.metadata.labels?.['agentteams.io/worker'] !== dora) ? true : undefined))
   }
 }

@@ -1,6 +1,7 @@
 // Shared pieces of the reconciler's end-to-end tests on the real control plane: start a reconciler
-// scoped to a test namespace, act as the kubelet (write Pod status), read what a user would see,
-// and wait for conditions by polling. (Restarting kube-apiserver: ControlPlane.restartApiserver.)
+// scoped to a test namespace, wait for the fake Node's kubelet (kwok) to run a Pod or hold Pods
+// back by cordoning the Node, read what a user would see, and wait for conditions by polling.
+// (Restarting kube-apiserver: ControlPlane.restartApiserver.)
 
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
@@ -97,32 +98,31 @@ export function condition(worker: Worker | undefined, type: string) {
   return worker?.status?.conditions?.find((c) => c.type === type)
 }
 
-/** Writes Pod status the way a kubelet does once the container runs and passes readiness. */
-export async function markPodRunning(api: ApiClient, ns: string, name: string, ready = true): Promise<void> {
-  const pod = await getJson(api, podPath(ns, name))
-  if (!pod) throw new Error(`mark Pod ${ns}/${name} running: no such Pod`)
-  const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
-  const readyStatus = ready ? 'True' : 'False'
-  const status = {
-    phase: 'Running',
-    startTime: now,
-    conditions: [
-      { type: 'Initialized', status: 'True', lastTransitionTime: now },
-      { type: 'ContainersReady', status: readyStatus, lastTransitionTime: now },
-      { type: 'Ready', status: readyStatus, lastTransitionTime: now },
-    ],
-    containerStatuses: [{
-      name: 'worker',
-      ready,
-      restartCount: 0,
-      image: pod.spec.containers[0].image,
-      imageID: '',
-      started: true,
-      state: { running: { startedAt: now } },
-    }],
-  }
-  const r = await api.request('PATCH', `${podPath(ns, name)}/status`, { status }, { contentType: 'application/merge-patch+json' })
-  if (r.status !== 200) throw new Error(`mark Pod ${ns}/${name} running: HTTP ${r.status} ${r.text}`)
+/** True when the Pod is Running with Ready=True (what kwok writes once the Pod is bound to its Node). */
+export function podRunning(pod: any): boolean {
+  return pod?.status?.phase === 'Running' && (pod.status.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True')
+}
+
+/**
+ * Waits until the Pod runs: bound to the fake Node by kube-scheduler and reported Running and
+ * Ready by kwok, the kubelet of that Node (no test writes Pod status). Resolves with the Pod.
+ */
+export function waitForPodRunning(api: ApiClient, ns: string, name: string, timeoutMs = WAIT_MS): Promise<any> {
+  return eventually(`Pod ${ns}/${name} Running and Ready on the fake Node`, async () => {
+    const pod = await getJson(api, podPath(ns, name))
+    return pod?.spec?.nodeName && podRunning(pod) ? pod : undefined
+  }, timeoutMs)
+}
+
+/**
+ * Cordons (true) or uncordons (false) the control plane's fake Node, as `kubectl cordon` does: while
+ * cordoned, new Pods stay Pending (unschedulable) and their Workers `Starting`. Pods already bound
+ * keep running.
+ */
+export async function cordonNode(cp: ControlPlane, unschedulable: boolean): Promise<void> {
+  if (!cp.nodeName) throw new Error('cordon the fake Node: this control plane runs no nodes')
+  const r = await cp.api.request('PATCH', `/api/v1/nodes/${cp.nodeName}`, { spec: { unschedulable } }, { contentType: 'application/merge-patch+json' })
+  if (r.status !== 200) throw new Error(`cordon Node ${cp.nodeName}: HTTP ${r.status} ${r.text}`)
 }
 
 /** Merge-patches a Worker's spec (as a user's `kubectl patch --type=merge` would). */

@@ -9,7 +9,7 @@ import { startSuiteControlPlane } from '../harness/suite.ts'
 import { createWorker, workerPath } from '../harness/workers.ts'
 import type { Worker } from '../../api/worker.ts'
 import { METRIC_INFORMER_RESTARTS, METRIC_RECONCILE_TOTAL, METRIC_RELIST_MISSES } from '../../reconciler/metrics.ts'
-import { eventually, getJson, kubeconfigFor, markPodRunning, patchWorkerSpec, podPath, runtimeObjectName, startTestReconciler } from './reconciler-kit.ts'
+import { cordonNode, eventually, getJson, kubeconfigFor, patchWorkerSpec, podPath, runtimeObjectName, startTestReconciler, waitForPodRunning } from './reconciler-kit.ts'
 import { startFaultProxy } from './reconciler-proxy.ts'
 
 const cp = await startSuiteControlPlane(t)
@@ -40,6 +40,9 @@ t.test('a watch that goes silent is detected by the staleness relist, and what i
   const r = await startTestReconciler(cp, ns, { informerStaleSeconds: 3 }, { kubeconfig: kubeconfigFor(cp, proxy.url) })
   t.teardown(() => r.close())
   await eventually('caches synced', async () => (r.isReady() ? true : undefined))
+  // The Pod waits, unschedulable, until the watch has gone silent; then the Node takes it.
+  await cordonNode(cp, true)
+  t.teardown(() => cordonNode(cp, false))
   await createWorker(cp.api, ns, 'hank', { backendRuntime: 'pod' })
   const name = runtimeObjectName('hank')
   await eventually('the Pod', () => getJson(cp.api, podPath(ns, name)))
@@ -49,7 +52,8 @@ t.test('a watch that goes silent is detected by the staleness relist, and what i
   await settled(r)
 
   proxy.silenceStreams()
-  await markPodRunning(cp.api, ns, name)
+  await cordonNode(cp, false)
+  await waitForPodRunning(cp.api, ns, name)
   await eventually('phase Running although the Pod watch went silent', async () => ((await phase(ns, 'hank')) === 'Running' ? true : undefined))
   t.ok(proxy.silentStreams() >= 1, 'a watch stream really went silent (it lost data)')
   t.ok((await r.metric(METRIC_RELIST_MISSES, { kind: 'Pod' })) >= 1, 'the relist counted the missed Pod change')
@@ -64,8 +68,7 @@ t.test('after a kube-apiserver restart the reconciler recovers by itself and con
   await eventually('caches synced', async () => (r.isReady() ? true : undefined))
   await createWorker(cp.api, ns, 'ivy', { backendRuntime: 'pod' })
   const ivy = runtimeObjectName('ivy')
-  await eventually('the Pod', () => getJson(cp.api, podPath(ns, ivy)))
-  await markPodRunning(cp.api, ns, ivy)
+  await waitForPodRunning(cp.api, ns, ivy)
   await eventually('phase Running', async () => ((await phase(ns, 'ivy')) === 'Running' ? true : undefined))
 
   const before = cp.pids[1]

@@ -2,16 +2,17 @@
 // real MinIO: Workers of one name in two namespaces never overwrite or delete each other's deps
 // (the layout is keyed by name alone), and a Worker that moved from sandbox to pod still has them
 // removed when it is deleted; a restarted controller keeps each stored token that is still good for
-// the Worker's ServiceAccount as it exists. The tests play the OpenKruise controller and the kubelet.
+// the Worker's ServiceAccount as it exists; a namespace deleted with a sandbox Worker in it goes,
+// and takes the Worker's deps with it. The tests play the OpenKruise controller; kwok runs the Pods.
 
 import t, { type Test } from 'tap'
 import { createNamespace } from '../harness/namespaces.ts'
 import { createWorker, workerPath } from '../harness/workers.ts'
 import type { Worker } from '../../api/worker.ts'
 import { depsKeys } from '../../reconciler/deps.ts'
-import { condition, eventually, getJson, markPodRunning, patchWorkerSpec, podPath, saPath, findWorker, waitForPhase } from './reconciler-kit.ts'
+import { condition, eventually, getJson, waitForPodRunning, patchWorkerSpec, podPath, saPath, findWorker, waitForPhase } from './reconciler-kit.ts'
 import {
-  startSandboxSuite, bindSandbox, getClaim, listSandboxes, startSandboxController,
+  startSandboxSuite, bindSandbox, getClaim, claimedSandboxes, startSandboxController,
 } from './sandbox-kit.ts'
 
 const { cp, s3, store, logs, secrets } = await startSandboxSuite(t)
@@ -43,8 +44,7 @@ t.test('a Worker that moved from sandbox to pod leaves no deps in the store when
   await phase(ns, 'max', 'Stopped')
   t.match(await text(keys.env), secret, 'a Stopped Worker keeps its deps (for its restart)')
   await patchWorkerSpec(cp.api, ns, 'max', { backendRuntime: 'pod', state: 'Running' })
-  const pod = await eventually('the Pod on the new backend', () => getJson(cp.api, podPath(ns, 'agentteams-worker-max')))
-  await markPodRunning(cp.api, ns, pod.metadata.name)
+  await waitForPodRunning(cp.api, ns, 'agentteams-worker-max')
   const running = await phase(ns, 'max', 'Running')
   t.equal(running.status?.backendRuntime, 'pod', 'the Worker now runs on the pod backend')
   t.ok(await text(keys.token), 'its old token is still in the bucket while it runs on pod')
@@ -53,8 +53,24 @@ t.test('a Worker that moved from sandbox to pod leaves no deps in the store when
   await gone(ns, 'max')
   t.same(await s3.listKeys('workers-deps/max/'), [], 'no env, token or anything else of the Worker is left in the bucket')
   t.equal(await getClaim(cp.api, ns, 'max'), undefined, 'no claim')
-  t.same(await listSandboxes(cp.api, ns), [], 'no Sandbox')
+  t.same(await claimedSandboxes(cp.api, ns), [], 'no Sandbox')
   t.equal(await getJson(cp.api, saPath(ns, 'agentteams-worker-max')), undefined, 'no ServiceAccount')
+})
+
+t.test('deleting a namespace with a running sandbox Worker in it completes, and its deps leave the store', async (t) => {
+  const ns = await createNamespace(cp.api, 'deps-ns-delete')
+  await controller(t, ns)
+  await createWorker(cp.api, ns, 'nina', { backendRuntime: 'sandbox', env: { API_KEY: 'ns-delete-secret-31f7' } })
+  secrets.push('ns-delete-secret-31f7')
+  const sandbox = await bindSandbox(cp.api, await eventually('the claim', () => getClaim(cp.api, ns, 'nina')))
+  await phase(ns, 'nina', 'Running')
+  secrets.push((await text(depsKeys('nina').token)) ?? '')
+  t.equal((await getJson(cp.api, podPath(ns, sandbox.metadata.name)))?.status?.phase, 'Running', "the Sandbox's Pod runs")
+
+  const deleted = await cp.kubectl(['delete', 'namespace', ns, '--wait=false'])
+  t.equal(deleted.code, 0, deleted.stderr)
+  await eventually(`namespace ${ns} to be gone`, async () => ((await cp.api.request('GET', `/api/v1/namespaces/${ns}`)).status === 404 ? true : undefined), 120_000)
+  t.same(await s3.listKeys('workers-deps/nina/'), [], 'the finalizer removed the env, token and owner record from the bucket before it released the Worker')
 })
 
 t.test('Workers named alice in two namespaces: the second is refused, neither overwrites or deletes the other\'s deps', async (t) => {

@@ -11,7 +11,7 @@ import { depsKeys } from '../../reconciler/deps.ts'
 import type { SandboxClaim } from '../../reconciler/sandbox-objects.ts'
 import { condition, eventually, getJson, patchWorkerSpec, findWorker, waitForPhase } from './reconciler-kit.ts'
 import {
-  startSandboxSuite, bindSandbox, claimPath, getClaim, listSandboxes, markPaused, sandboxPath, type SandboxControllerOptions, startSandboxController,
+  startSandboxSuite, bindSandbox, claimPath, getClaim, claimedSandboxes, markPaused, sandboxPath, type SandboxControllerOptions, startSandboxController,
 } from './sandbox-kit.ts'
 
 const { cp, s3, store, logs, secrets } = await startSandboxSuite(t)
@@ -66,7 +66,7 @@ t.test('spec.env of a Running sandbox Worker changes → the new env is in the b
   t.equal(claims.length, 2, 'one new claim, no more')
   t.match(claims[1]?.env, `export API_KEY='${two}'`, 'the new env was in the bucket before the new claim was sent')
   t.not(hashOf(second), hashOf(first), 'the new claim records the new digest')
-  t.notOk((await listSandboxes(cp.api, ns)).some((s) => s.metadata.name === oldSandbox.metadata.name), 'the old Sandbox was deleted')
+  t.notOk((await claimedSandboxes(cp.api, ns)).some((s) => s.metadata.name === oldSandbox.metadata.name), 'the old Sandbox was deleted')
   secrets.push((await s3.getObject(depsKeys('nora').token))?.toString() ?? '')
 
   await bindSandbox(cp.api, second)

@@ -1,9 +1,8 @@
 // Shared pieces of the sandbox end-to-end tests: a Worker controller wired with the pod and sandbox
 // backends, the sandbox watches and a real deps store, its logs captured for the secret scan; and
-// the OpenKruise controller's part, played by the test (bind a Sandbox to a claim, write claim and
-// sandbox status through the status subresource, time a claim out).
+// the OpenKruise controller's part, played by the test (sandbox-provider.ts: pool, claim, pause and
+// resume, each Sandbox backed by a Pod that runs on the fake Node).
 
-import { randomBytes } from 'node:crypto'
 import { Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { pino } from 'pino'
@@ -18,6 +17,7 @@ import { startReconciler } from '../../reconciler/main.ts'
 import type { ReconcilerOptions } from '../../reconciler/options.ts'
 import type { Sandbox, SandboxClaim, SandboxSettings } from '../../reconciler/sandbox-objects.ts'
 import { NAMING, sandboxSettings, WORKER_IMAGE } from './sandbox-settings.ts'
+import { getClaim as getClaimNamed } from './sandbox-provider.ts'
 import { sandboxExtension } from '../../reconciler/sandbox-setup.ts'
 import { kubeconfigFor } from './reconciler-kit.ts'
 import { MANIFESTS, OPENKRUISE_CRDS } from '../harness/manifests.ts'
@@ -29,7 +29,6 @@ import type { Test } from 'tap'
 
 export const SANDBOX_CRD_FILES = OPENKRUISE_CRDS
 export { NAMING, sandboxSettings, WORKER_IMAGE } from './sandbox-settings.ts'
-const GROUP = '/apis/agents.kruise.io/v1alpha1'
 
 /** Every log line of the controllers a test file starts, for the secret scan. */
 export class LogCapture {
@@ -116,103 +115,13 @@ export async function startSandboxController(cp: ControlPlane, namespace: string
   return { close: () => handle.close(), isLeader: () => handle.isLeader() }
 }
 
-// ---- The OpenKruise controller's part -------------------------------------------------------
+// The OpenKruise controller's part is sandbox-provider.ts; the sandbox tests import it from here.
+export {
+  bindSandbox, claimedSandboxes, claimPath, finishBind, markPaused, markResumed, poolSandboxes, sandboxPath, setSandboxStatus, syncPool, timeOutClaim,
+} from './sandbox-provider.ts'
 
-const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
-export const claimPath = (ns: string, name?: string) => `${GROUP}/namespaces/${ns}/sandboxclaims${name ? `/${name}` : ''}`
-export const sandboxPath = (ns: string, name?: string) => `${GROUP}/namespaces/${ns}/sandboxes${name ? `/${name}` : ''}`
-
-async function ok(api: ApiClient, method: string, path: string, body?: unknown, merge = false): Promise<any> {
-  const r = await api.request(method, path, body, merge ? { contentType: 'application/merge-patch+json' } : {})
-  if (r.status < 200 || r.status > 299) throw new Error(`${method} ${path}: HTTP ${r.status} ${r.text.slice(0, 300)}`)
-  return r.body
-}
-
-export async function getClaim(api: ApiClient, ns: string, worker: string): Promise<SandboxClaim | undefined> {
-  const r = await api.request('GET', claimPath(ns, `${NAMING.resourcePrefix}worker-${worker}`))
-  return r.status === 200 ? r.body : undefined
-}
-
-export async function listSandboxes(api: ApiClient, ns: string): Promise<Sandbox[]> {
-  return (await ok(api, 'GET', sandboxPath(ns))).items
-}
-
-const readyCondition = (ready: boolean, message: string) => ({
-  type: 'Ready', status: ready ? 'True' : 'False', reason: ready ? 'PodReady' : 'StartContainerFailed', message, lastTransitionTime: now(),
-})
-
-/**
- * Fulfils `claim` as the provider does: a Sandbox from the pool with the claim's labels and
- * annotations, the claim-name label and owner annotation, Running (Ready or not), then the claim Completed.
- */
-export async function bindSandbox(api: ApiClient, claim: SandboxClaim, options: { ready?: boolean; message?: string } = {}): Promise<Sandbox> {
-  const ns = claim.metadata.namespace
-  const name = `${claim.spec.templateName}-${randomBytes(3).toString('hex')}`
-  await ok(api, 'POST', sandboxPath(ns), {
-    apiVersion: 'agents.kruise.io/v1alpha1',
-    kind: 'Sandbox',
-    metadata: {
-      name,
-      labels: {
-        ...claim.spec.labels,
-        'agents.kruise.io/sandbox-pool': claim.spec.templateName,
-        'agents.kruise.io/sandbox-claimed': 'true',
-        'agents.kruise.io/claim-name': claim.metadata.name,
-      },
-      // The provider copies the claim's spec.annotations onto the Sandbox (…-api.md §2.1).
-      annotations: { ...claim.spec.annotations, 'agents.kruise.io/owner': claim.metadata.uid, 'agents.kruise.io/claim-timestamp': now() },
-    },
-    spec: { template: { spec: { containers: [{ name: 'worker', image: claim.spec.inplaceUpdate?.image }] } } },
-  })
-  const sandbox = await setSandboxStatus(api, ns, name, {
-    phase: 'Running', sandboxIp: '10.0.0.12', nodeName: 'node-1', podInfo: { podIP: '10.0.0.12', nodeName: 'node-1', podUID: randomBytes(8).toString('hex') },
-    conditions: [readyCondition(options.ready ?? true, options.message ?? '')],
-  })
-  await ok(api, 'PATCH', `${claimPath(ns, claim.metadata.name)}/status`, {
-    status: {
-      observedGeneration: 1, phase: 'Completed', claimedReplicas: 1, message: 'Successfully claimed 1/1 sandboxes', claimStartTime: now(), completionTime: now(),
-      conditions: [{ type: 'Completed', status: 'True', reason: 'AllReplicasClaimed', message: 'Successfully claimed all 1 sandboxes', lastTransitionTime: now() }],
-    },
-  }, true)
-  return sandbox
-}
-
-/** Ends `claim` the way a claimTimeout does: Completed, 0 claimed, TimedOut. */
-export async function timeOutClaim(api: ApiClient, claim: SandboxClaim, message = 'Timeout reached after 5m0.5s, claimed 0/1 sandboxes'): Promise<void> {
-  await ok(api, 'PATCH', `${claimPath(claim.metadata.namespace, claim.metadata.name)}/status`, {
-    status: {
-      phase: 'Completed', claimedReplicas: 0, message, claimStartTime: now(), completionTime: now(),
-      conditions: [
-        { type: 'TimedOut', status: 'True', reason: 'ClaimTimeoutReached', message: 'claim timed out', lastTransitionTime: now() },
-        { type: 'Completed', status: 'True', reason: 'TimeoutReached', message: 'claim completed by timeout', lastTransitionTime: now() },
-      ],
-    },
-  }, true)
-}
-
-/** Writes a Sandbox's status through the status subresource. */
-export async function setSandboxStatus(api: ApiClient, ns: string, name: string, status: Record<string, unknown>): Promise<Sandbox> {
-  return ok(api, 'PATCH', `${sandboxPath(ns, name)}/status`, { status }, true)
-}
-
-/** The provider's pause: phase Paused and SandboxPaused=True once `spec.paused` is set. */
-export async function markPaused(api: ApiClient, ns: string, name: string): Promise<void> {
-  await setSandboxStatus(api, ns, name, {
-    phase: 'Paused',
-    conditions: [
-      readyCondition(false, ''),
-      { type: 'SandboxPaused', status: 'True', reason: 'StopPauseSucceed', message: '', lastTransitionTime: now() },
-    ],
-  })
-}
-
-/** The provider's resume: Running and Ready again. */
-export async function markResumed(api: ApiClient, ns: string, name: string): Promise<void> {
-  await setSandboxStatus(api, ns, name, {
-    phase: 'Running',
-    conditions: [readyCondition(true, ''), { type: 'SandboxResumed', status: 'True', reason: 'ResumePod', message: '', lastTransitionTime: now() }],
-  })
-}
+/** The claim of Worker `worker` in `ns` (`<prefix>worker-<worker>`), if it exists. */
+export const getClaim = (api: ApiClient, ns: string, worker: string): Promise<SandboxClaim | undefined> => getClaimNamed(api, ns, `${NAMING.resourcePrefix}worker-${worker}`)
 
 /** What a sandbox end-to-end file runs on: see startSandboxSuite. */
 export interface SandboxSuite {

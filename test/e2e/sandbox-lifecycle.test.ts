@@ -16,7 +16,7 @@ import { depsKeys } from '../../reconciler/deps.ts'
 import type { SandboxClaim } from '../../reconciler/sandbox-objects.ts'
 import { condition, eventually, getJson, patchWorkerSpec, saPath, findWorker, waitForPhase } from './reconciler-kit.ts'
 import {
-  startSandboxSuite, bindSandbox, claimPath, getClaim, listSandboxes, markPaused, markResumed, sandboxPath, type SandboxControllerOptions, startSandboxController, timeOutClaim,
+  startSandboxSuite, bindSandbox, claimPath, getClaim, claimedSandboxes, markPaused, markResumed, sandboxPath, type SandboxControllerOptions, startSandboxController, timeOutClaim,
 } from './sandbox-kit.ts'
 
 const run = promisify(execFile)
@@ -203,7 +203,7 @@ t.test('with the hibernate capability: Sleeping pauses the Sandbox, Running resu
   await markResumed(cp.api, ns, sandbox.metadata.name)
   await phase(ns, 'dora', 'Running')
   t.equal(creates, 1, 'the same claim and Sandbox throughout: no re-claim')
-  t.equal((await listSandboxes(cp.api, ns)).length, 1)
+  t.equal((await claimedSandboxes(cp.api, ns)).length, 1)
 })
 
 t.test('without the hibernate capability: Sleeping deletes claim and Sandbox; Running claims anew', async (t) => {
@@ -216,7 +216,7 @@ t.test('without the hibernate capability: Sleeping deletes claim and Sandbox; Ru
   await patchWorkerSpec(cp.api, ns, 'erin', { state: 'Sleeping' })
   await phase(ns, 'erin', 'Sleeping')
   t.equal(await getClaim(cp.api, ns, 'erin'), undefined, 'the claim is gone')
-  t.same(await listSandboxes(cp.api, ns), [], 'the Sandbox is gone')
+  t.same(await claimedSandboxes(cp.api, ns), [], 'the Sandbox is gone')
   await patchWorkerSpec(cp.api, ns, 'erin', { state: 'Running' })
   const second = await claimOf(ns, 'erin', first.metadata.uid)
   secrets.push((await tokenOf('erin')) as string)
@@ -236,7 +236,7 @@ t.test('delete: claim, Sandboxes, deps objects and ServiceAccount are removed, t
   t.equal(r.status, 200)
   await eventually('the Worker to be gone', async () => ((await worker(ns, 'fred')) === undefined ? true : undefined))
   t.equal(await getClaim(cp.api, ns, 'fred'), undefined, 'no claim')
-  t.same(await listSandboxes(cp.api, ns), [], 'no Sandbox')
+  t.same(await claimedSandboxes(cp.api, ns), [], 'no Sandbox')
   t.same(await s3.listKeys('workers-deps/fred/'), [], 'no deps objects')
   t.equal(await getJson(cp.api, saPath(ns, 'agentteams-worker-fred')), undefined, 'no ServiceAccount')
   t.ok(await getJson(cp.api, claimPath(ns)), 'the claim collection still answers (nothing else broke)')

@@ -12,7 +12,7 @@ import type { Worker } from '../../api/worker.ts'
 import { FilesystemDepsStore } from '../../reconciler/deps-fs.ts'
 import { onProcessExit, removeDirNow } from '../harness/exit-cleanup.ts'
 import { createOwnedTempDir } from '../harness/temp-dirs.ts'
-import { condition, eventually, getJson, markPodRunning, podPath, findWorker } from './reconciler-kit.ts'
+import { condition, eventually, getJson, podPath, findWorker, waitForPodRunning } from './reconciler-kit.ts'
 import { bindSandbox, getClaim, LogCapture, SANDBOX_CRD_FILES, startSandboxController } from './sandbox-kit.ts'
 
 const cp = await startSuiteControlPlane(t)
@@ -29,8 +29,7 @@ t.test('without the sandbox API: pod Workers run, sandbox Workers say why; insta
   t.teardown(() => c.close())
 
   await createWorker(cp.api, ns, 'pete', { backendRuntime: 'pod' })
-  await eventually('the pod Worker\'s Pod', () => getJson(cp.api, podPath(ns, 'agentteams-worker-pete')))
-  await markPodRunning(cp.api, ns, 'agentteams-worker-pete')
+  await waitForPodRunning(cp.api, ns, 'agentteams-worker-pete')
   await eventually('the pod Worker Running', async () => ((await worker(ns, 'pete'))?.status?.phase === 'Running' ? true : undefined))
   t.pass('a pod Worker runs while the sandbox API is missing')
 

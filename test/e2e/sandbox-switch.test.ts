@@ -1,11 +1,12 @@
 // The whole stop-then-switch story a user lives through, on a real API server with the real webhook,
 // kubectl, MinIO and the controller: a legacy pod Worker → switch to sandbox rejected with the
 // helpful message → Stopped → Pod gone → switch accepted → Running → sandbox claimed after its
-// deps were written → Running. The test plays the kubelet and the OpenKruise controller.
+// deps were written → Running. kwok plays the kubelet of the fake Node; the test plays the
+// OpenKruise controller (sandbox-kit.ts).
 
 import t from 'tap'
 import { installCrds } from '../harness/crds.ts'
-import { createNamespace } from '../harness/namespaces.ts'
+import { createNamespace, waitForDefaultServiceAccount } from '../harness/namespaces.ts'
 import { startS3Server } from '../harness/s3-server.ts'
 import { startWebhookSuite } from '../harness/webhook-suite.ts'
 import { createWorker, patchWorkerStatus, workerPath } from '../harness/workers.ts'
@@ -14,7 +15,7 @@ import type { Worker } from '../../api/worker.ts'
 import { depsKeys } from '../../reconciler/deps.ts'
 import { S3DepsStore } from '../../reconciler/deps-s3.ts'
 import { LEGACY_TO_SANDBOX } from './expected-messages.ts'
-import { condition, eventually, getJson, markPodRunning, podPath } from './reconciler-kit.ts'
+import { condition, eventually, getJson, podPath, waitForPodRunning } from './reconciler-kit.ts'
 import { bindSandbox, getClaim, LogCapture, SANDBOX_CRD_FILES, startSandboxController } from './sandbox-kit.ts'
 
 const { cp } = await startWebhookSuite(t)
@@ -43,8 +44,9 @@ t.test('legacy pod Worker → rejected switch → Stopped → switch → Running
     metadata: { name: pod, namespace: ns, labels: { 'agentteams.io/worker': 'lena', 'agentteams.io/controller': 'worker-runtime-controller' } },
     spec: { containers: [{ name: 'worker', image: 'example.com/legacy:1' }] },
   }
+  await waitForDefaultServiceAccount(cp.api, ns)
   t.equal((await cp.api.request('POST', `/api/v1/namespaces/${ns}/pods`, podBody)).status, 201)
-  await markPodRunning(cp.api, ns, pod)
+  await waitForPodRunning(cp.api, ns, pod)
   await patchWorkerStatus(cp.api, ns, 'lena', { phase: 'Running' })
 
   const rejected = await patch(ns, { backendRuntime: 'sandbox' })

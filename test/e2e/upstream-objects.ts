@@ -52,10 +52,11 @@ export function createUpstreamCredentials(api: ApiClient, ns: string, worker: st
   return create(api, `/api/v1/namespaces/${ns}/secrets`, { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: `agentteams-creds-${worker}`, namespace: ns }, data })
 }
 
-/** The worker Pod upstream's k8s backend creates. */
-export function createUpstreamPod(api: ApiClient, ns: string, worker: string, o: UpstreamOptions & { name?: string; labels?: Record<string, string> } = {}): Promise<any> {
+/** The worker Pod upstream's k8s backend creates (and its ServiceAccount, when it does not exist yet). */
+export async function createUpstreamPod(api: ApiClient, ns: string, worker: string, o: UpstreamOptions & { name?: string; labels?: Record<string, string> } = {}): Promise<any> {
   const prefix = o.prefix ?? UPSTREAM_PREFIX
   const name = o.name ?? `${prefix}worker-${worker}`
+  if (!(await api.request('GET', `/api/v1/namespaces/${ns}/serviceaccounts/${prefix}worker-${worker}`)).body?.metadata) await createUpstreamServiceAccount(api, ns, worker, o)
   const creds = (key: string, from: string) => ({ name: key, valueFrom: { secretKeyRef: { name: `agentteams-creds-${worker}`, key: from, optional: true } } })
   return create(api, `/api/v1/namespaces/${ns}/pods`, {
     apiVersion: 'v1',

@@ -11,7 +11,7 @@ import { workerManifest, workerPath } from '../harness/workers.ts'
 import { LABEL_WORKER, type Worker } from '../../api/worker.ts'
 import { depsKeys } from '../../reconciler/deps.ts'
 import type { Sandbox, SandboxClaim } from '../../reconciler/sandbox-objects.ts'
-import { bindSandbox, claimPath, sandboxPath, setSandboxStatus } from '../e2e/sandbox-kit.ts'
+import { bindSandbox, claimPath, finishBind, sandboxPath } from '../e2e/sandbox-kit.ts'
 import { condition, eventually, saPath, runtimeObjectName } from '../e2e/reconciler-kit.ts'
 
 /** A sandbox Worker as a user writes it, with a secret-like env value for the log scans. */
@@ -108,24 +108,6 @@ export function startProvider(api: ApiClient, ns: string): Provider {
     }
   })()
   return { bound, stop: async () => ((running = false), await loop) }
-}
-
-const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
-
-/** The status writes of bindSandbox for a Sandbox that already exists (a bind cut short). */
-async function finishBind(api: ApiClient, claim: SandboxClaim, sandbox: Sandbox): Promise<void> {
-  const ns = claim.metadata.namespace
-  await setSandboxStatus(api, ns, sandbox.metadata.name, {
-    phase: 'Running', sandboxIp: '10.0.0.12', nodeName: 'node-1',
-    conditions: [{ type: 'Ready', status: 'True', reason: 'PodReady', message: '', lastTransitionTime: now() }],
-  })
-  const r = await api.request('PATCH', `${claimPath(ns, claim.metadata.name)}/status`, {
-    status: {
-      observedGeneration: 1, phase: 'Completed', claimedReplicas: 1, message: 'Successfully claimed 1/1 sandboxes', claimStartTime: now(), completionTime: now(),
-      conditions: [{ type: 'Completed', status: 'True', reason: 'AllReplicasClaimed', message: 'Successfully claimed all 1 sandboxes', lastTransitionTime: now() }],
-    },
-  }, { contentType: 'application/merge-patch+json' })
-  if (!ok(r.status)) throw new Error(`complete claim ${ns}/${claim.metadata.name}: HTTP ${r.status}`)
 }
 
 export const getWorker = async (api: ApiClient, ns: string, name: string): Promise<Worker | undefined> => {

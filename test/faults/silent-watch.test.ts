@@ -14,7 +14,7 @@ import type { Worker } from '../../api/worker.ts'
 import type { KubeClient } from '../../reconciler/kube.ts'
 import { METRIC_INFORMER_RESTARTS, METRIC_LAST_EVENT_AGE, METRIC_RECONCILE_TOTAL, METRIC_RELIST_MISSES } from '../../reconciler/metrics.ts'
 import { requestKind } from './request-kind.ts'
-import { eventually, getJson, markPodRunning, podPath, runtimeObjectName, startTestReconciler } from '../e2e/reconciler-kit.ts'
+import { eventually, getJson, podPath, runtimeObjectName, startTestReconciler, waitForPodRunning } from '../e2e/reconciler-kit.ts'
 
 /** The staleness limit under test, and how long the API server stays frozen (four limits). */
 const STALE_SECONDS = 3
@@ -38,8 +38,7 @@ t.test('API server frozen longer than the staleness limit: detected, shown in th
   t.teardown(() => r.close())
   await eventually('caches synced', async () => (r.isReady() ? true : undefined))
   await createWorker(cp.api, ns, 'before', { backendRuntime: 'pod' })
-  await eventually("the first Worker's Pod", () => getJson(cp.api, podPath(ns, runtimeObjectName('before'))))
-  await markPodRunning(cp.api, ns, runtimeObjectName('before'))
+  await waitForPodRunning(cp.api, ns, runtimeObjectName('before'))
   const phase = async (name: string) => ((await getJson(cp.api, workerPath(ns, name))) as Worker | undefined)?.status?.phase
   await eventually('the first Worker Running', async () => ((await phase('before')) === 'Running' ? true : undefined))
 
@@ -66,8 +65,7 @@ t.test('API server frozen longer than the staleness limit: detected, shown in th
 
   await applied
   const during = runtimeObjectName('during')
-  await eventually('the Pod of the Worker applied during the hang', () => getJson(cp.api, podPath(ns, during)))
-  await markPodRunning(cp.api, ns, during)
+  await waitForPodRunning(cp.api, ns, during)
   await eventually('it reaches Running', async () => ((await phase('during')) === 'Running' ? true : undefined))
   t.equal(await phase('before'), 'Running', 'the first Worker is still Running')
   await eventually('watch events to flow again (last-event age back under the limit)', async () => ((await ageOf()) < STALE_SECONDS ? true : undefined))

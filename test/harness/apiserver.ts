@@ -1,7 +1,8 @@
 // Starts kube-apiserver for one control plane with envtest's flags (real-cluster.md §3.2): RBAC,
 // client-certificate authentication, service-account issuer and signing keys (TokenRequest works),
-// the ServiceAccount admission plugin off (no controller-manager creates tokens). Ready when
-// /readyz answers ok and the bootstrap controller has created namespace `default`.
+// the ServiceAccount admission plugin off unless a controller-manager creates the `default`
+// ServiceAccounts it requires (nodes.ts). Ready when /readyz answers ok and the bootstrap
+// controller has created namespace `default`.
 
 import { get } from 'node:https'
 import { join } from 'node:path'
@@ -26,6 +27,12 @@ export interface ApiserverOptions {
   logName?: string
   /** Readiness deadline (default 120 s: the first start on a busy 2-core machine is slow). */
   timeoutMs?: number
+  /**
+   * The ServiceAccount admission plugin, on in every real cluster: a Pod gets `default` when it
+   * names none and is refused when its ServiceAccount does not exist. Needs the ServiceAccount
+   * controller of kube-controller-manager (default false: envtest's setting).
+   */
+  serviceAccountAdmission?: boolean
 }
 
 /** A running kube-apiserver. */
@@ -53,7 +60,7 @@ export function apiserverArgs(options: ApiserverOptions): string[] {
     `--service-account-signing-key-file=${options.pki.files.serviceAccountSigningKey}`,
     `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
     '--allow-privileged=true',
-    '--disable-admission-plugins=ServiceAccount',
+    ...(options.serviceAccountAdmission ? [] : ['--disable-admission-plugins=ServiceAccount']),
   ]
 }
 

@@ -1,20 +1,23 @@
 // One real control plane (etcd + kube-apiserver as child processes) with its key material,
-// kubeconfig, API client and kubectl: what envtest's Environment is for controller-runtime.
+// kubeconfig, API client and kubectl: what envtest's Environment is for controller-runtime; with
+// `nodes`, also kube-controller-manager, kube-scheduler, kwok and a fake Node, so Pods run (nodes.ts).
 // Ports are picked free and the whole start is retried when another process grabbed one first.
-// kube-apiserver can be restarted or frozen in place (fault tests). stop() tears everything down;
-// the exit cleanup covers tests that never reach stop().
+// kube-apiserver can be restarted or frozen in place (fault tests); the other components ride it
+// out. stop() tears everything down, kube-apiserver before etcd; the exit cleanup covers tests
+// that never reach stop().
 
 import { readdirSync, readFileSync } from 'node:fs'
 import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createApiClient, type ApiClient } from './api-client.ts'
 import { startApiserver, type Apiserver, type ApiserverOptions } from './apiserver.ts'
-import { findKubeBinaries, type KubeBinaries } from './binaries.ts'
+import { findKubeBinaries, findKwokBinaries, requireNodeBinaries, type KubeBinaries, type KwokBinaries } from './binaries.ts'
 import { PortInUseError, startEtcd, type Etcd } from './etcd.ts'
 import { cleanUpOnTerminationSignals, onProcessExit, removeDirNow } from './exit-cleanup.ts'
 import { runKubectl, type KubectlOptions, type KubectlResult } from './kubectl.ts'
 import { renderKubeconfig, writeKubeconfig } from './kubeconfig.ts'
 import { createControlPlanePki } from './pki.ts'
+import { nodesDir, startNodes, type Nodes } from './nodes.ts'
 import { pollUntil } from './polling.ts'
 import { freePorts, LOOPBACK } from './ports.ts'
 import { createOwnedTempDir } from './temp-dirs.ts'
@@ -38,6 +41,15 @@ export interface ControlPlaneOptions {
   dir?: string
   /** Binaries to use; default: findKubeBinaries({ build: buildBinaries, onProgress }). */
   binaries?: KubeBinaries
+  /**
+   * Pods run: kube-controller-manager (garbage collector, namespace deletion, node lifecycle,
+   * ServiceAccounts), kube-scheduler, kwok and one fake Node, and kube-apiserver's ServiceAccount
+   * admission on (a Pod needs its ServiceAccount, as in any cluster). Default false: etcd and
+   * kube-apiserver only, for tests that never create a Pod or delete a namespace.
+   */
+  nodes?: boolean
+  /** kwok and its Stage files (with `nodes`); default: findKwokBinaries(...) like `binaries`. */
+  kwok?: KwokBinaries
   /** Build missing binaries (default: true unless CI=true). */
   buildBinaries?: boolean
   /** Progress lines (binary build, start steps). Default: none. */
@@ -64,11 +76,16 @@ export interface ControlPlane {
   readonly api: ApiClient
   /** Milliseconds from start call to ready (binaries lookup included). */
   readonly startMs: number
-  /** Process ids of etcd and the current kube-apiserver (a restart changes the second). */
+  /**
+   * Process ids of etcd and the current kube-apiserver (a restart changes the second), then, with
+   * `nodes`, kube-controller-manager, kube-scheduler and kwok.
+   */
   readonly pids: readonly number[]
+  /** The fake Node's name when `nodes` is on (Pods are bound to it), else undefined. */
+  readonly nodeName: string | undefined
   /** Runs the real kubectl against this control plane as admin. */
   kubectl(args: readonly string[], options?: KubectlOptions): Promise<KubectlResult>
-  /** The last lines of etcd's and kube-apiserver's logs, for failure diagnostics. */
+  /** The last lines of every component's log, for failure diagnostics. */
   logTails(lines?: number): string
   /**
    * Restarts kube-apiserver on the same port, flags, certificates and etcd (data kept): SIGTERM,
@@ -84,11 +101,14 @@ export interface ControlPlane {
   pauseApiserver(): Promise<void>
   /** Thaws a paused kube-apiserver (SIGCONT) and resolves once /readyz is ok again. */
   resumeApiserver(): Promise<void>
-  /** Stops kube-apiserver, then etcd; removes the directory when it was temporary. Idempotent. */
+  /**
+   * Stops kwok, kube-scheduler, kube-controller-manager (with `nodes`), kube-apiserver, then etcd;
+   * removes the directory when it was temporary. Idempotent.
+   */
   stop(): Promise<void>
 }
 
-async function startProcesses(binaries: KubeBinaries, dir: string, api: (url: string) => ApiClient, pki: Awaited<ReturnType<typeof createControlPlanePki>>, owned: boolean): Promise<{ etcd: Etcd; apiserver: Apiserver; options: ApiserverOptions; client: ApiClient }> {
+async function startProcesses(binaries: KubeBinaries, dir: string, api: (url: string) => ApiClient, pki: Awaited<ReturnType<typeof createControlPlanePki>>, owned: boolean, serviceAccountAdmission: boolean): Promise<{ etcd: Etcd; apiserver: Apiserver; options: ApiserverOptions; client: ApiClient }> {
   for (let attempt = 1; ; attempt++) {
     const [clientPort, peerPort, securePort] = (await freePorts(3)) as [number, number, number]
     const etcdDir = join(dir, 'etcd')
@@ -97,7 +117,7 @@ async function startProcesses(binaries: KubeBinaries, dir: string, api: (url: st
     const client = api(`https://${LOOPBACK}:${securePort}`)
     try {
       etcd = await startEtcd({ binary: binaries.etcd, dataDir: etcdDir, logDir: join(dir, 'logs'), clientPort, peerPort })
-      const options: ApiserverOptions = { binary: binaries.kubeApiserver, pki, etcdUrl: etcd.clientUrl, securePort, certDir: join(dir, 'apiserver'), logDir: join(dir, 'logs') }
+      const options: ApiserverOptions = { binary: binaries.kubeApiserver, pki, etcdUrl: etcd.clientUrl, securePort, certDir: join(dir, 'apiserver'), logDir: join(dir, 'logs'), serviceAccountAdmission }
       const apiserver = await startApiserver(options, client)
       return { etcd, apiserver, options, client }
     } catch (error) {
@@ -124,15 +144,21 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   if (options.handleSignals ?? true) cleanUpOnTerminationSignals()
   const progress = options.onProgress ?? ((): void => {})
   const binaries = options.binaries ?? (await findKubeBinaries({ build: options.buildBinaries, onProgress: progress }))
+  const withNodes = options.nodes ?? false
+  if (withNodes) requireNodeBinaries(binaries)
+  const kwok = withNodes ? (options.kwok ?? (await findKwokBinaries({ build: options.buildBinaries, onProgress: progress }))) : undefined
   const owned = options.dir === undefined
   const dir = options.dir ?? (await createOwnedTempDir(TEMP_DIR_PREFIX))
   const unregisterDir = owned ? onProcessExit(() => removeDirNow(dir)) : (): void => {}
+  // What a failed start must stop again (the components stop themselves when they fail).
+  const partial: { etcd?: Etcd; apiserver?: Apiserver; client?: ApiClient } = {}
   try {
     await Promise.all(['logs', 'apiserver', 'pki', 'kubectl-cache'].map((d) => mkdir(join(dir, d), { recursive: true })))
     const pki = await createControlPlanePki(join(dir, 'pki'))
     progress('starting etcd and kube-apiserver')
     const makeClient = (server: string): ApiClient => createApiClient({ server, caPem: pki.ca.cert, certPem: pki.admin.cert, keyPem: pki.admin.key })
-    const { etcd, apiserver: first, options: apiserverOptions, client } = await startProcesses(binaries, dir, makeClient, pki, owned)
+    const { etcd, apiserver: first, options: apiserverOptions, client } = await startProcesses(binaries, dir, makeClient, pki, owned, withNodes)
+    Object.assign(partial, { etcd, apiserver: first, client })
     const live = { apiserver: first, paused: false, restarts: 0 }
     const signal = (name: NodeJS.Signals): void => {
       if (!live.apiserver.process.hasExited()) process.kill(live.apiserver.process.pid, name)
@@ -151,9 +177,16 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const kubeconfigPath = join(dir, 'kubeconfig')
     await writeKubeconfig(kubeconfigPath, kubeconfig)
     const kubectlTarget = { kubectlPath: binaries.kubectl, kubeconfigPath, cacheDir: join(dir, 'kubectl-cache') }
+    let nodes: Nodes | undefined
+    if (kwok) {
+      progress('starting kube-controller-manager, kube-scheduler, kwok and the fake Node')
+      nodes = await startNodes({ binaries, kwok, kubeconfigPath, dir: nodesDir(dir), logDir: join(dir, 'logs'), api: client })
+    }
     let stopping: Promise<void> | undefined
     const stop = (): Promise<void> =>
       (stopping ??= (async () => {
+        // The components first: they would only log errors against a missing kube-apiserver.
+        await nodes?.stop()
         client.close()
         resume()
         await live.apiserver.process.stop()
@@ -173,11 +206,12 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       api: client,
       startMs: Date.now() - started,
       get pids() {
-        return [etcd.process.pid, live.apiserver.process.pid]
+        return [etcd.process.pid, live.apiserver.process.pid, ...(nodes?.processes ?? []).map((p) => p.pid)]
       },
+      nodeName: nodes?.nodeName,
       kubectl: (args, kubectlOptions) => runKubectl(kubectlTarget, args, kubectlOptions),
       logTails: (lines = 20) =>
-        [etcd.process, live.apiserver.process].map((p) => `--- ${p.name} (${p.logFile}) ---\n${p.logTail(lines)}`).join('\n'),
+        [etcd.process, live.apiserver.process, ...(nodes?.processes ?? [])].map((p) => `--- ${p.name} (${p.logFile}) ---\n${p.logTail(lines)}`).join('\n'),
       restartApiserver,
       pauseApiserver: async () => {
         signal('SIGSTOP')
@@ -197,6 +231,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       stop,
     }
   } catch (error) {
+    partial.client?.close()
+    await partial.apiserver?.process.stop()
+    await partial.etcd?.process.stop()
     if (owned) {
       await rm(dir, { recursive: true, force: true, maxRetries: 3 })
       unregisterDir()
