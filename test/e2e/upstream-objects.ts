@@ -5,6 +5,7 @@
 // status as upstream writes it (a phase, no backendRuntime for a pod Worker). Test fixtures only.
 
 import { expectSuccess, type ApiClient } from '../harness/api-client.ts'
+import { pollUntil } from '../harness/polling.ts'
 import type { Worker } from '../../api/worker.ts'
 
 export const UPSTREAM_CONTROLLER = 'hiclaw-controller'
@@ -52,18 +53,23 @@ export function createUpstreamCredentials(api: ApiClient, ns: string, worker: st
   return create(api, `/api/v1/namespaces/${ns}/secrets`, { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: `agentteams-creds-${worker}`, namespace: ns }, data })
 }
 
-/** The worker Pod upstream's k8s backend creates (and its ServiceAccount, when it does not exist yet). */
+/**
+ * The worker Pod upstream's k8s backend creates, and its ServiceAccount when it does not exist yet.
+ * The API server's ServiceAccount admission looks the account up in its own cache, which may not
+ * have a brand-new one yet: that refusal is retried briefly.
+ */
 export async function createUpstreamPod(api: ApiClient, ns: string, worker: string, o: UpstreamOptions & { name?: string; labels?: Record<string, string> } = {}): Promise<any> {
   const prefix = o.prefix ?? UPSTREAM_PREFIX
   const name = o.name ?? `${prefix}worker-${worker}`
-  if (!(await api.request('GET', `/api/v1/namespaces/${ns}/serviceaccounts/${prefix}worker-${worker}`)).body?.metadata) await createUpstreamServiceAccount(api, ns, worker, o)
+  const account = `${prefix}worker-${worker}`
+  if ((await api.request('GET', `/api/v1/namespaces/${ns}/serviceaccounts/${account}`)).status === 404) await createUpstreamServiceAccount(api, ns, worker, o)
   const creds = (key: string, from: string) => ({ name: key, valueFrom: { secretKeyRef: { name: `agentteams-creds-${worker}`, key: from, optional: true } } })
-  return create(api, `/api/v1/namespaces/${ns}/pods`, {
+  const body = {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, namespace: ns, labels: o.labels ?? labels(worker, o), ownerReferences: ownerRefs(o.owner), ...(o.finalizers ? { finalizers: o.finalizers } : {}) },
     spec: {
-      serviceAccountName: `${prefix}worker-${worker}`,
+      serviceAccountName: account,
       containers: [{
         name: 'worker',
         image: 'hiclaw/worker-agent:latest',
@@ -71,7 +77,12 @@ export async function createUpstreamPod(api: ApiClient, ns: string, worker: stri
         resources: { requests: { cpu: '1', memory: '2Gi' }, limits: { cpu: '1', memory: '2Gi' } },
       }],
     },
-  })
+  }
+  return pollUntil(`create Pod ${ns}/${name}`, async () => {
+    const r = await api.request('POST', `/api/v1/namespaces/${ns}/pods`, body)
+    if (r.status === 403 && String(r.body?.message).includes('error looking up service account')) return undefined
+    return expectSuccess(r, `create Pod ${ns}/${name}`)
+  }, { timeoutMs: 30_000, intervalMs: 100 })
 }
 
 /** #988's SandboxClaim `<prefix>worker-<worker>`, Completed as the provider leaves it. */
