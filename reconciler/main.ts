@@ -23,6 +23,7 @@ import { createReconcilerMetrics } from './metrics.ts'
 import { type ReconcilerOptions, resolveOptions, workerImages } from './options.ts'
 import { OwnWrites, trackOwnWrites } from './own-writes.ts'
 import { createWorkerReconciler } from './reconcile-worker.ts'
+import { PrunedFields } from './status-pruning.ts'
 import { type KubeObject, RuntimeKind, RuntimeObjects } from './runtime-objects.ts'
 import { extraKind, extraNamespaces, runtimeEnqueueKeys, runtimeIndexKeys, type RuntimeWatchScope, scopedKind } from './runtime-watch.ts'
 
@@ -178,6 +179,14 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
     },
     workerNamespaces: (name) => workerKeysNamed(name).map((key) => key.slice(0, key.indexOf('/'))),
   })
+  // What the installed Worker CRD prunes of the status (upstream's has no conditions), learned from
+  // the status writes' responses so that an unchanged status is never written again.
+  const prunedStatus = new PrunedFields({
+    onChange: ({ pruned, kept }) => {
+      if (pruned.length > 0) log.warn({ fields: pruned.map((f) => `status.${f}`) }, 'the installed Worker CRD does not store these status fields; they are not compared any more, and kubectl will not show them (install this project\'s Worker CRD to keep them)')
+      if (kept.length > 0) log.info({ fields: kept.map((f) => `status.${f}`) }, 'the installed Worker CRD stores these status fields again')
+    },
+  })
   const reconcile = createWorkerReconciler({
     kube: trackOwnWrites(kube, ownWrites),
     // The cached Worker, unless this controller has since written a newer version of it.
@@ -191,6 +200,7 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
     events,
     clock,
     log,
+    prunedStatus,
   })
   controller = new Controller({
     name: 'worker',
