@@ -47,6 +47,10 @@ export interface BackendContext {
    * indexed by owner: backends read what they own from it instead of asking the API server.
    */
   cache: <T extends ObjectWithMeta>(kind: string) => CacheReader<T>
+  /** The metrics registry (an extension's own gauges). */
+  registry: Registry
+  /** Aborted when the reconciler closes (an extension's background work stops). */
+  signal: AbortSignal
 }
 
 export interface StartReconcilerOptions {
@@ -60,6 +64,8 @@ export interface StartReconcilerOptions {
   backends?: (context: BackendContext) => Backend[]
   /** Extra watched kinds whose changes enqueue Workers (e.g. Sandboxes, SandboxClaims). */
   sources?: (context: BackendContext) => WatchSource<any>[]
+  /** Runs once at start, in the background (an extension's start-up checks). */
+  onStart?: (context: BackendContext) => Promise<unknown>
   /** Wraps the API client (instrumentation, fault injection in tests). */
   wrapKube?: (kube: KubeClient) => KubeClient
   /** Lease holder identity; default `<hostname>_<uuid>`. */
@@ -136,7 +142,8 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
     (controller?.cache<Worker>('Worker').list() ?? []).filter((w) => w.metadata?.name === name).map((w) => workerKey(w)[0]!)
   const runtimeKeys = runtimeEnqueueKeys(scope, workerKeysNamed)
   const events = createEventRecorder({ kube, component: config.controllerName, instance: identity, clock, log })
-  const context: BackendContext = { kube, kubeconfig, naming, options: settings, namespace: ns, scope, runtimeKeys, events, clock, log, cache }
+  const lifetime = new AbortController()
+  const context: BackendContext = { kube, kubeconfig, naming, options: settings, namespace: ns, scope, runtimeKeys, events, clock, log, cache, registry: options.registry, signal: lifetime.signal }
   const backends = new Map<string, Backend>([[pod.name, pod]])
   for (const b of options.backends?.(context) ?? []) backends.set(b.name, b)
 
@@ -247,6 +254,7 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
     lead()
   }
   log.info({ identity, namespace: ns ?? '(all)', backends: [...backends.keys()], leaderElection: settings.leaderElection }, 'reconciler started')
+  void options.onStart?.(context).catch((error) => log.warn({ err: String(error) }, 'a start-up check failed'))
 
   let closing: Promise<void> | undefined
   return {
@@ -255,6 +263,7 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
     isLeader: () => (elector ? elector.isLeader() : true),
     close() {
       closing ??= (async () => {
+        lifetime.abort()
         if (elector) await elector.stop()
         else await unlead()
         await ctl.stop()

@@ -18,7 +18,7 @@ function server(keep: (status: Record<string, unknown>) => Record<string, unknow
   const requests: KubeRequest[] = []
   let version = 10
   const kube: KubeClient = {
-    close: () => {},
+    close: async () => {},
     async request<T>(req: KubeRequest): Promise<T> {
       requests.push(req)
       const body = req.body as { status: Record<string, unknown> }
