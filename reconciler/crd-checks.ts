@@ -11,8 +11,9 @@ import { Gauge, type Registry } from 'prom-client'
 import { sleep, systemClock, type Clock } from './clock.ts'
 import { fieldAt, type FieldLookup, type GroupVersionKind, publishedSchema } from './crd-schema.ts'
 import { describeError, type KubeClient } from './kube.ts'
+import { METRIC_CRD_CAPABILITY } from './metrics.ts'
 
-export const METRIC_CRD_CAPABILITY = 'worker_runtime_controller_crd_capability'
+export { METRIC_CRD_CAPABILITY }
 
 /** One thing an installed CRD must be able to store. */
 export interface CrdCheck {
