@@ -3,7 +3,9 @@
 // HEAD CRD has no `status.conditions`, so a status compared as computed would differ from the
 // stored one on every pass and be written again forever. Each status write's response is what the
 // server kept; a field sent but absent there is pruned, and is left out of later comparisons. A
-// field that a later write sees kept (the CRD was upgraded) counts again. Learned per process.
+// field that a later write sees kept (the CRD was upgraded) counts again. Learned per process. The
+// read-your-writes overlay (own-writes.ts) hands the next pass what a write returned: already what
+// the server kept, so it compares equal.
 
 /** A field path inside the status: `conditions`, `conditions[].observedGeneration`. */
 export type FieldPath = string
