@@ -32,6 +32,7 @@ import {
   type SandboxSettings,
   workerSelector,
 } from './sandbox-objects.ts'
+import { droppedAttributesWarning } from './sandbox-compat.ts'
 import { ensureSandboxPool, type SandboxPoolCache } from './sandbox-pool.ts'
 import { observeSandbox, RECLAIM_BACKOFF, SANDBOX_RUNTIME_STATE, type SandboxObservation, SandboxState } from './sandbox-status.ts'
 import { sandboxApiServed } from './sandbox-watch.ts'
@@ -116,6 +117,8 @@ export class SandboxBackend implements Backend {
   /** Claims created by this backend, by `namespace/name`, until the cache shows them (CREATED_MEMORY_MS). */
   readonly #created = new Map<string, { claim: SandboxClaim; at: number }>()
   #servedUntil = 0
+  /** The dropped mount attributes were logged once (a CRD-wide fact, not one per Worker). */
+  #droppedLogged = false
 
   constructor(options: SandboxBackendOptions) {
     this.#o = options
@@ -157,7 +160,7 @@ export class SandboxBackend implements Backend {
       case SandboxState.Running:
         await this.#deleteSandboxes(worker, o.stale)
         if (this.#drifted(worker, system, seen)) return this.#replace(worker, system, seen)
-        return this.#keepFresh(worker, system, o)
+        return this.#keepFresh(worker, system, o, seen.claim)
       case SandboxState.Sleeping:
         // Resuming would wake the old image and labels: a changed spec needs a new claim.
         if (this.#drifted(worker, system, seen)) return this.#replace(worker, system, seen)
@@ -354,11 +357,17 @@ export class SandboxBackend implements Backend {
     }
     this.#o.log.info({ worker: workerKey(worker), claim: ref, attempt }, 'deps delivered; created the SandboxClaim')
     this.#o.events?.record(worker, 'Normal', 'SandboxClaimCreated', `env and token delivered and verified; created SandboxClaim ${claim.metadata.name} (attempt ${attempt})`)
+    const dropped = droppedAttributesWarning(this.#o.settings, worker, stored)
+    if (dropped) {
+      this.#o.events?.record(worker, 'Warning', 'ClaimFieldsDropped', dropped)
+      if (!this.#droppedLogged) this.#o.log.warn({ worker: workerKey(worker), claim: ref }, dropped)
+      this.#droppedLogged = true
+    }
     // Reported exactly as the next pass will observe the new claim, so that pass (started by the
     // claim's own watch event) finds the status already right and writes nothing.
     return {
       ...this.#report(this.#seen(stored, []).observation),
-      warnings: delivery.warnings,
+      warnings: [...delivery.warnings, ...(dropped ? [dropped] : [])],
       requeueAfterMs: Math.max(0, delivery.refreshAt - this.#o.clock.now()),
       depsDelivered: true,
       eventRecorded: true,
@@ -366,7 +375,7 @@ export class SandboxBackend implements Backend {
   }
 
   /** A running or starting runtime: rewrite the token when its refresh time has come. */
-  async #keepFresh(worker: Worker, system: SystemEnv, o: SandboxObservation): Promise<BackendStatus> {
+  async #keepFresh(worker: Worker, system: SystemEnv, o: SandboxObservation, claim: SandboxClaim | undefined): Promise<BackendStatus> {
     const now = this.#o.clock.now()
     let refreshAt = this.#o.materializer.refreshAt(worker)
     if (refreshAt === undefined) {
@@ -389,6 +398,8 @@ export class SandboxBackend implements Backend {
     // The claim exists, so its deps were delivered before it (a failed refresh is only a warning).
     // The unused spec.env entries stay in the message for as long as they are in the spec.
     warnings.unshift(...this.#o.materializer.renderEnv(worker, system).warnings)
+    const dropped = droppedAttributesWarning(this.#o.settings, worker, claim)
+    if (dropped) warnings.push(dropped)
     return { ...this.#report(o), warnings, requeueAfterMs: Math.max(0, refreshAt - now), depsDelivered: true }
   }
 

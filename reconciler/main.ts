@@ -24,6 +24,7 @@ import { createReconcilerMetrics } from './metrics.ts'
 import { credentialSettings, type ReconcilerOptions, resolveOptions, workerImages } from './options.ts'
 import { OwnWrites, trackOwnWrites } from './own-writes.ts'
 import { createWorkerReconciler } from './reconcile-worker.ts'
+import { PrunedFields } from './status-pruning.ts'
 import { type KubeObject, RuntimeKind, RuntimeObjects } from './runtime-objects.ts'
 import { extraKind, extraNamespaces, runtimeEnqueueKeys, runtimeIndexKeys, type RuntimeWatchScope, scopedKind } from './runtime-watch.ts'
 
@@ -47,6 +48,10 @@ export interface BackendContext {
    * indexed by owner: backends read what they own from it instead of asking the API server.
    */
   cache: <T extends ObjectWithMeta>(kind: string) => CacheReader<T>
+  /** The metrics registry (an extension's own gauges). */
+  registry: Registry
+  /** Aborted when the reconciler closes (an extension's background work stops). */
+  signal: AbortSignal
 }
 
 export interface StartReconcilerOptions {
@@ -60,6 +65,8 @@ export interface StartReconcilerOptions {
   backends?: (context: BackendContext) => Backend[]
   /** Extra watched kinds whose changes enqueue Workers (e.g. Sandboxes, SandboxClaims). */
   sources?: (context: BackendContext) => WatchSource<any>[]
+  /** Runs once at start, in the background (an extension's start-up checks). */
+  onStart?: (context: BackendContext) => Promise<unknown>
   /** Wraps the API client (instrumentation, fault injection in tests). */
   wrapKube?: (kube: KubeClient) => KubeClient
   /** Lease holder identity; default `<hostname>_<uuid>`. */
@@ -137,7 +144,8 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
     (controller?.cache<Worker>('Worker').list() ?? []).filter((w) => w.metadata?.name === name).map((w) => workerKey(w)[0]!)
   const runtimeKeys = runtimeEnqueueKeys(scope, workerKeysNamed)
   const events = createEventRecorder({ kube, component: config.controllerName, instance: identity, clock, log })
-  const context: BackendContext = { kube, kubeconfig, naming, options: settings, namespace: ns, scope, runtimeKeys, events, clock, log, cache }
+  const lifetime = new AbortController()
+  const context: BackendContext = { kube, kubeconfig, naming, options: settings, namespace: ns, scope, runtimeKeys, events, clock, log, cache, registry: options.registry, signal: lifetime.signal }
   const backends = new Map<string, Backend>([[pod.name, pod]])
   for (const b of options.backends?.(context) ?? []) backends.set(b.name, b)
 
@@ -180,6 +188,14 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
     },
     workerNamespaces: (name) => workerKeysNamed(name).map((key) => key.slice(0, key.indexOf('/'))),
   })
+  // What the installed Worker CRD prunes of the status (upstream's has no conditions), learned from
+  // the status writes' responses so that an unchanged status is never written again.
+  const prunedStatus = new PrunedFields({
+    onChange: ({ pruned, kept }) => {
+      if (pruned.length > 0) log.warn({ fields: pruned.map((f) => `status.${f}`) }, 'the installed Worker CRD does not store these status fields; they are not compared any more, and kubectl will not show them (install this project\'s Worker CRD to keep them)')
+      if (kept.length > 0) log.info({ fields: kept.map((f) => `status.${f}`) }, 'the installed Worker CRD stores these status fields again')
+    },
+  })
   const reconcile = createWorkerReconciler({
     kube: trackOwnWrites(kube, ownWrites),
     // The cached Worker, unless this controller has since written a newer version of it.
@@ -193,6 +209,7 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
     events,
     clock,
     log,
+    prunedStatus,
   })
   controller = new Controller({
     name: 'worker',
@@ -239,6 +256,7 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
     lead()
   }
   log.info({ identity, namespace: ns ?? '(all)', backends: [...backends.keys()], leaderElection: settings.leaderElection }, 'reconciler started')
+  void options.onStart?.(context).catch((error) => log.warn({ err: String(error) }, 'a start-up check failed'))
 
   let closing: Promise<void> | undefined
   return {
@@ -247,6 +265,7 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
     isLeader: () => (elector ? elector.isLeader() : true),
     close() {
       closing ??= (async () => {
+        lifetime.abort()
         if (elector) await elector.stop()
         else await unlead()
         await ctl.stop()

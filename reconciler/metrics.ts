@@ -13,6 +13,8 @@ export const METRIC_INFORMER_RESTARTS = `${P}informer_restarts_total`
 export const METRIC_RELIST_MISSES = `${P}informer_relist_misses_total`
 export const METRIC_LAST_EVENT_AGE = `${P}informer_last_event_age_seconds`
 export const METRIC_LEADER = `${P}leader`
+/** Set by the start-up CRD checks (crd-checks.ts), per capability: 1 the installed CRD stores it, 0 not. */
+export const METRIC_CRD_CAPABILITY = `${P}crd_capability`
 
 /** How one reconcile ended. */
 export const ReconcileResult = { Success: 'success', Requeue: 'requeue', Error: 'error', Terminal: 'terminal' } as const

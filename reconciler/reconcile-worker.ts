@@ -22,6 +22,7 @@ import type { KubeClient } from './kube.ts'
 import type { RuntimeObjects } from './runtime-objects.ts'
 import { deleteServiceAccount, type ServiceAccountCache } from './service-account.ts'
 import { type ConditionInput, recordBackendRuntime } from './status.ts'
+import type { PrunedFields } from './status-pruning.ts'
 import { optional, ready, report, requeue, runningPhase, SETTLE_RECHECK_MS, TRANSITION_RECHECK_MS } from './worker-report.ts'
 
 export interface WorkerReconcilerDeps {
@@ -40,6 +41,8 @@ export interface WorkerReconcilerDeps {
   events: EventRecorder
   clock: Clock
   log: Logger
+  /** The status fields the installed Worker CRD prunes (status-pruning.ts), learned from writes. */
+  prunedStatus?: PrunedFields | undefined
 }
 
 export { SETTLE_RECHECK_MS, TRANSITION_RECHECK_MS } from './worker-report.ts'
@@ -117,7 +120,7 @@ async function run(worker: Worker, d: WorkerReconcilerDeps): Promise<Result> {
     if (held) return held
   }
   // Race closure (product.md §3): record the backend before any runtime object exists on it.
-  const recorded = worker.status?.backendRuntime === target ? worker : await recordBackendRuntime(d.kube, worker, target)
+  const recorded = worker.status?.backendRuntime === target ? worker : await recordBackendRuntime(d.kube, worker, target, d.prunedStatus)
   let after: BackendStatus
   try {
     after = await backend.create(recorded)

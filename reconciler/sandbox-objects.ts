@@ -1,5 +1,6 @@
 // The OpenKruise Agents objects of the sandbox backend (product.md §5), built as plain data: the
-// shared warm pool (SandboxSet) with drift detection, and one SandboxClaim per Worker that swaps in
+// shared warm pool (SandboxSet) with drift detection (semantic: what the provider's defaulting
+// normalizes is not drift), and one SandboxClaim per Worker that swaps in
 // the worker image and mounts its deps, stamped with a digest of what it was built from. Pure: no
 // I/O, so every field is unit-tested.
 
@@ -8,6 +9,7 @@ import { validateSandboxName } from '../api/validation.ts'
 import { LABEL_CONTROLLER, LABEL_WORKER, type Worker } from '../api/worker.ts'
 import { ownerReference, runtimeName } from './backend.ts'
 import { depsKeys } from './deps.ts'
+import { sameQuantity } from './quantity.ts'
 import { TOKEN_DIR } from './env.ts'
 
 /** OpenKruise Agents API (upstream-openkruise-agents-api.md §1). */
@@ -180,17 +182,19 @@ export function desiredSandboxSet(settings: SandboxSettings, namespace: string):
 /**
  * True when every field of `desired` is present with the same value in `actual` (objects
  * recursively, arrays element by element and of equal length). Fields only `actual` has — server
- * or provider defaults — are not drift.
+ * or provider defaults — are not drift. Resource quantities (`resources.requests` / `.limits`)
+ * compare by value: the provider's defaulting webhook writes `1000m` back as `1` (product.md §11.4).
  */
-export function contains(actual: unknown, desired: unknown): boolean {
+export function contains(actual: unknown, desired: unknown, path: readonly string[] = []): boolean {
   if (Array.isArray(desired)) {
-    return Array.isArray(actual) && actual.length === desired.length && desired.every((d, i) => contains(actual[i], d))
+    return Array.isArray(actual) && actual.length === desired.length && desired.every((d, i) => contains(actual[i], d, [...path, '[]']))
   }
   if (desired !== null && typeof desired === 'object') {
     if (actual === null || typeof actual !== 'object' || Array.isArray(actual)) return false
-    return Object.entries(desired).every(([k, v]) => contains((actual as Record<string, unknown>)[k], v))
+    return Object.entries(desired).every(([k, v]) => contains((actual as Record<string, unknown>)[k], v, [...path, k]))
   }
-  return actual === desired
+  const quantity = path.length >= 3 && path[path.length - 3] === 'resources' && ['requests', 'limits'].includes(path[path.length - 2] as string)
+  return quantity ? sameQuantity(actual, desired) : actual === desired
 }
 
 /**

@@ -1,12 +1,14 @@
 // Plugs the sandbox backend into the reconciler: the deps store chosen by configuration, and the
 // `backends` and `sources` extensions startReconciler takes (the SandboxBackend with its deps
-// materializer; the API-optional Sandbox and SandboxClaim watches). Builds objects, starts nothing.
+// materializer; the API-optional Sandbox and SandboxClaim watches), and its start-up checks of the
+// installed CRDs (crd-checks.ts). Builds objects; startReconciler starts them.
 
 import type { Config } from '../config/config.ts'
 import type { Backend } from './backend.ts'
 import { SandboxBackend } from './backend-sandbox.ts'
 import type { BackoffPolicy } from './backoff.ts'
 import type { WatchSource } from './controller.ts'
+import { CLAIM_ATTRIBUTES_CHECK, runCrdChecks, WORKER_SANDBOX_CHECK } from './crd-checks.ts'
 import type { DepsStore } from './deps.ts'
 import { FilesystemDepsStore } from './deps-fs.ts'
 import { S3DepsStore, type S3DepsStoreOptions } from './deps-s3.ts'
@@ -43,6 +45,7 @@ export interface SandboxExtensionOptions {
 export function sandboxExtension(o: SandboxExtensionOptions): {
   backends: (context: BackendContext) => Backend[]
   sources: (context: BackendContext) => WatchSource<any>[]
+  onStart: (context: BackendContext) => Promise<unknown>
 } {
   return {
     backends: (ctx) => {
@@ -76,6 +79,10 @@ export function sandboxExtension(o: SandboxExtensionOptions): {
     },
     sources: (ctx) =>
       sandboxWatchSources({ kubeconfig: ctx.kubeconfig, kube: ctx.kube, scope: ctx.scope, keys: ctx.runtimeKeys, clock: ctx.clock, probeEveryMs: o.probeEveryMs }),
+    // Sandbox Workers need a Worker CRD that allows them and a SandboxClaim CRD that keeps the
+    // token mount's attributes: one warning line each at start when the installed ones do not.
+    onStart: (ctx) =>
+      runCrdChecks({ kube: ctx.kube, log: ctx.log, registry: ctx.registry, clock: ctx.clock, signal: ctx.signal, checks: [WORKER_SANDBOX_CHECK, CLAIM_ATTRIBUTES_CHECK] }),
   }
 }
 

@@ -5,6 +5,7 @@
 import { GROUP, PLURAL, VERSION, type Condition, type Worker, type WorkerStatus } from '../api/worker.ts'
 import { workerKey } from './backend.ts'
 import { type KubeClient, PatchType, resourcePath } from './kube.ts'
+import type { PrunedFields } from './status-pruning.ts'
 
 /** A condition as the reconciler decides it; timestamps and generation are filled in here. */
 export interface ConditionInput {
@@ -73,21 +74,34 @@ function canonical(status: WorkerStatus): string {
   return stable({ ...status, message: status.message || undefined, conditions })
 }
 
-/** True when writing `next` would change the stored status. */
-export function statusChanged(worker: Worker, next: WorkerStatus): boolean {
-  return canonical(worker.status ?? {}) !== canonical(next)
+/**
+ * True when writing `next` would change the stored status. Fields the server is known to prune
+ * (`pruned`) are left out on both sides: writing them changes nothing the server keeps.
+ */
+export function statusChanged(worker: Worker, next: WorkerStatus, pruned?: PrunedFields): boolean {
+  const kept = (s: WorkerStatus) => (pruned ? pruned.strip(s) : s)
+  return canonical(kept(worker.status ?? {})) !== canonical(kept(next))
+}
+
+const statusPath = (worker: Worker) =>
+  resourcePath({ group: GROUP, version: VERSION, plural: PLURAL, namespace: worker.metadata?.namespace, name: worker.metadata?.name, subresource: 'status' })
+
+/** One status merge patch; what the server kept of `status` teaches `pruned`. */
+async function patchStatus(kube: KubeClient, worker: Worker, status: Record<string, unknown>, pruned: PrunedFields | undefined): Promise<Worker> {
+  const body = { metadata: { resourceVersion: worker.metadata?.resourceVersion }, status }
+  const stored = await kube.request<Worker>({ method: 'PATCH', path: statusPath(worker), contentType: PatchType.Merge, body })
+  if (stored?.metadata) pruned?.learn(status, stored.status ?? {})
+  return stored
 }
 
 /**
  * Writes `status` through the status subresource, based on the resourceVersion of `worker`
  * (a 409 means the Worker moved on: the caller re-reads and retries). Returns the stored Worker.
  */
-export async function writeStatus(kube: KubeClient, worker: Worker, status: WorkerStatus): Promise<Worker> {
-  const path = resourcePath({ group: GROUP, version: VERSION, plural: PLURAL, namespace: worker.metadata?.namespace, name: worker.metadata?.name, subresource: 'status' })
-  // Merge patch: fields we dropped (an empty message) are removed with null; arrays are replaced whole.
-  const body = { metadata: { resourceVersion: worker.metadata?.resourceVersion }, status: { ...status, message: status.message ?? null } }
+export async function writeStatus(kube: KubeClient, worker: Worker, status: WorkerStatus, pruned?: PrunedFields): Promise<Worker> {
   try {
-    return await kube.request<Worker>({ method: 'PATCH', path, contentType: PatchType.Merge, body })
+    // Merge patch: fields we dropped (an empty message) are removed with null; arrays are replaced whole.
+    return await patchStatus(kube, worker, { ...status, message: status.message ?? null }, pruned)
   } catch (cause) {
     throw new StatusError(`update status of Worker ${workerKey(worker)}: ${(cause as Error).message}`, { cause })
   }
@@ -96,12 +110,13 @@ export async function writeStatus(kube: KubeClient, worker: Worker, status: Work
 /**
  * Records `status.backendRuntime = runtime` alone, with the resourceVersion precondition, before
  * any runtime object is created there (product.md §3 race closure). Returns the stored Worker.
+ * On a CRD known to prune `status.backendRuntime` there is nothing to record (the write would
+ * change nothing the server keeps), so `worker` is returned as it is and nothing is written.
  */
-export async function recordBackendRuntime(kube: KubeClient, worker: Worker, runtime: string): Promise<Worker> {
-  const path = resourcePath({ group: GROUP, version: VERSION, plural: PLURAL, namespace: worker.metadata?.namespace, name: worker.metadata?.name, subresource: 'status' })
-  const body = { metadata: { resourceVersion: worker.metadata?.resourceVersion }, status: { backendRuntime: runtime } }
+export async function recordBackendRuntime(kube: KubeClient, worker: Worker, runtime: string, pruned?: PrunedFields): Promise<Worker> {
+  if (pruned?.has('backendRuntime')) return worker
   try {
-    return await kube.request<Worker>({ method: 'PATCH', path, contentType: PatchType.Merge, body })
+    return await patchStatus(kube, worker, { backendRuntime: runtime }, pruned)
   } catch (cause) {
     throw new StatusError(`record backendRuntime ${runtime} of Worker ${workerKey(worker)}: ${(cause as Error).message}`, { cause })
   }

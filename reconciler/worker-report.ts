@@ -9,6 +9,7 @@ import type { Result } from './controller.ts'
 import { EventReason, type EventRecorder } from './events.ts'
 import type { KubeClient } from './kube.ts'
 import { type ConditionInput, nextStatus, statusChanged, type StatusInput, writeStatus } from './status.ts'
+import type { PrunedFields } from './status-pruning.ts'
 
 /** Re-check transitional states this often even without a watch event (a safety net, not the trigger). */
 export const TRANSITION_RECHECK_MS = 30_000
@@ -20,6 +21,8 @@ export interface ReportDeps {
   kube: KubeClient
   events: EventRecorder
   clock: Clock
+  /** The status fields the installed Worker CRD prunes: not compared, so never written in vain. */
+  prunedStatus?: PrunedFields | undefined
 }
 
 /** The Ready condition. */
@@ -54,8 +57,8 @@ export function requeue(own: number | undefined, status: BackendStatus): Result 
 export async function report(worker: Worker, d: ReportDeps, input: StatusInput): Promise<void> {
   const now = new Date(d.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z')
   const next = nextStatus(worker, input, now)
-  if (!statusChanged(worker, next)) return
-  await writeStatus(d.kube, worker, next)
+  if (!statusChanged(worker, next, d.prunedStatus)) return
+  await writeStatus(d.kube, worker, next, d.prunedStatus)
   const before = worker.status ?? {}
   const cond = (s: typeof before, type: string) => s.conditions?.find((c) => c.type === type)
   const blocked = cond(next, ConditionType.BackendSwitchBlocked)

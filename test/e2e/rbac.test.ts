@@ -3,7 +3,8 @@
 // and audits every request; a pod Worker and a sandbox Worker go through their lifecycles, leader
 // election and a scrape of the secure /metrics included, and the API server refuses none of the
 // controller's requests — cluster-wide (the chart's default ClusterRole) and namespaced
-// (config.watchNamespace: a Role instead).
+// (config.watchNamespace: a Role instead). The start-up CRD checks read the published OpenAPI,
+// which needs no rule of the chart's.
 
 import t from 'tap'
 import { runKubectl } from '../harness/kubectl.ts'
@@ -21,6 +22,14 @@ t.test('the kubeconfig authenticates as the chart\'s ServiceAccount, not as admi
   const admin = await runKubectl({ kubectlPath: cp.binaries.kubectl, kubeconfigPath: env.kubeconfigPath, cacheDir: `${cp.dir}/kubectl-cache` }, ['get', 'configmaps', '-n', 'kube-system', '--request-timeout=20s'])
   t.not(admin.code, 0, 'it cannot do what admin can: read ConfigMaps it never touches')
   t.match(admin.stderr, /forbidden|Forbidden/)
+})
+
+t.test("the start-up CRD checks need no rule of the chart's: the ServiceAccount reads the published schemas (system:discovery)", async (t) => {
+  for (const [gv, kind] of [['agentteams.io/v1beta1', 'io.agentteams.v1beta1.Worker'], ['agents.kruise.io/v1alpha1', 'io.kruise.agents.v1alpha1.SandboxClaim']]) {
+    const got = await runKubectl({ kubectlPath: cp.binaries.kubectl, kubeconfigPath: env.kubeconfigPath, cacheDir: `${cp.dir}/kubectl-cache` }, ['get', '--raw', `/openapi/v3/apis/${gv}`])
+    t.equal(got.code, 0, got.stderr)
+    t.match(got.stdout, kind, `${gv}: the schema the check reads`)
+  }
 })
 
 t.test('cluster-wide (ClusterRole): pod and sandbox Worker lifecycles, the Lease and a secure /metrics scrape, nothing refused', async (t) => {

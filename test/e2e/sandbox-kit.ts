@@ -61,6 +61,8 @@ export interface SandboxControllerOptions {
   env?: Record<string, string>
   /** Reconciler settings on top of the test defaults (e.g. leader election on). */
   overrides?: Partial<ReconcilerOptions>
+  /** Wraps the controller's API client (e.g. to count its writes). */
+  wrapKube?: (kube: KubeClient) => KubeClient
 }
 
 export interface TestController {
@@ -109,7 +111,7 @@ export async function startSandboxController(cp: ControlPlane, namespace: string
       ...(o.tokenExpirationSeconds ? { authTokenExpirationSeconds: o.tokenExpirationSeconds } : {}),
       ...o.overrides,
     },
-    wrapKube: (kube) => watchClaimCreates(kube, o.beforeClaimCreate),
+    wrapKube: (kube) => watchClaimCreates(o.wrapKube ? o.wrapKube(kube) : kube, o.beforeClaimCreate),
     ...extension,
   })
   return { close: () => handle.close(), isLeader: () => handle.isLeader() }
