@@ -73,7 +73,8 @@ export interface CrdFinding {
   ok: boolean | undefined
 }
 
-function gauge(registry: Registry): Gauge<'capability'> {
+/** The CRD-capability gauge in `registry` (made once; the checks set it). */
+export function crdCapabilityGauge(registry: Registry): Gauge<'capability'> {
   const existing = registry.getSingleMetric(METRIC_CRD_CAPABILITY) as Gauge<'capability'> | undefined
   return existing ?? new Gauge({
     name: METRIC_CRD_CAPABILITY,
@@ -90,7 +91,7 @@ function gauge(registry: Registry): Gauge<'capability'> {
  */
 export async function runCrdChecks(o: CrdChecksOptions): Promise<CrdFinding[]> {
   const clock = o.clock ?? systemClock
-  const metric = o.registry ? gauge(o.registry) : undefined
+  const metric = o.registry ? crdCapabilityGauge(o.registry) : undefined
   const findings: CrdFinding[] = []
   for (const check of o.checks) {
     let ok: boolean | undefined

@@ -12,6 +12,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client'
 import { createWebhookMetrics } from '../../server/metrics.ts'
 import { createReconcilerMetrics } from '../../reconciler/metrics.ts'
 import { observeApiRequests } from '../../reconciler/kube-metrics.ts'
+import { crdCapabilityGauge } from '../../reconciler/crd-checks.ts'
 import { ALERTS_FILE, withAlertsTable } from '../../scripts/readme-alerts.ts'
 import { DASHBOARD_FILE, dashboardText } from '../../scripts/dashboard.ts'
 import type { KubeObject } from '../harness/manifests.ts'
@@ -29,6 +30,7 @@ async function exportedMetricNames(): Promise<Set<string>> {
   createWebhookMetrics(registry)
   createReconcilerMetrics(registry)
   observeApiRequests(registry)
+  crdCapabilityGauge(registry)
   const names = new Set<string>()
   for (const metric of await registry.getMetricsAsJSON()) {
     names.add(metric.name)

@@ -3,7 +3,7 @@
 // only) and a v0.3.0 SandboxClaim CRD (no mount attributes) get one warning line each and a gauge
 // of 0; this project's CRDs get none and 1; a group-version published late is waited for; an
 // unreadable schema is said once and never fails anything. The real API server's documents are read
-// in test/e2e/status-convergence.test.ts and test/e2e/sandbox-provider.test.ts.
+// in test/e2e/status-convergence.test.ts and test/e2e/sandbox-provider-compat.test.ts.
 
 import t from 'tap'
 import { Writable } from 'node:stream'
