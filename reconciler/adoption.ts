@@ -20,6 +20,8 @@ export const AdoptionReason = {
   SpecChanged: 'SpecChangedSinceAdoption',
   /** The adopted runtime is gone (stopped, or replaced after it finished). */
   Released: 'LegacyRuntimeGone',
+  /** Another controller made a runtime beside this controller's own: two runtimes, reported. */
+  Beside: 'ForeignRuntimeBeside',
 } as const
 
 export interface AdoptionInput {
@@ -109,6 +111,21 @@ export function adopt(input: AdoptionInput): Adoption {
     state,
     finished,
     status: { phase, backendRuntime: applied, message: notes.filter(Boolean).join('; '), conditions: [ready, blocked, adopted] },
+  }
+}
+
+/**
+ * RuntimeAdopted=False when another controller made a runtime beside this controller's own (the
+ * upstream controller still running, say): nothing is adopted and nothing deleted unasked; the user
+ * is told what to do.
+ */
+export function besideCondition(foreign: readonly RuntimeObject[]): ConditionInput {
+  const names = foreign.map((o) => `${describeRuntimeObject(o)} (made by ${controllerOf(o)})`).join(', ')
+  return {
+    type: ConditionType.RuntimeAdopted,
+    status: 'False',
+    reason: AdoptionReason.Beside,
+    message: `a second runtime of this Worker runs beside this controller's own: ${names}; stop the controller that made it, then delete it (spec.state=Stopped removes both)`,
   }
 }
 

@@ -22,6 +22,8 @@ export const EventReason = {
   CleanedUp: 'CleanedUp',
   /** The Worker runs on a runtime another controller made, kept as it is (product.md §11.1). */
   RuntimeAdopted: 'RuntimeAdopted',
+  /** Another controller made a second runtime beside this controller's own (reported, not deleted). */
+  ForeignRuntimeBeside: 'ForeignRuntimeBeside',
   /** A runtime object another controller made was deleted (stop, sleep, delete, or it had ended). */
   LegacyRuntimeDeleted: 'LegacyRuntimeDeleted',
 } as const

@@ -14,7 +14,7 @@ import { type Backend, type BackendRegistry, type BackendStatus, DepsError, Runt
 import type { Clock } from './clock.ts'
 import { type Result, TerminalError } from './controller.ts'
 import { EventReason, type EventRecorder } from './events.ts'
-import { releasedCondition } from './adoption.ts'
+import { besideCondition, releasedCondition } from './adoption.ts'
 import { addFinalizer, hasFinalizer, removeFinalizer } from './finalizer.ts'
 import { creationBlocked, leftMessage, removeForeign, runAdopted } from './foreign-runtimes.ts'
 import { isInvalid } from './kube.ts'
@@ -97,8 +97,13 @@ function unavailableMessage(runtime: string): string {
 
 /** Desired Running: create or keep the runtime on the desired backend, unless the switch is blocked. */
 async function run(worker: Worker, d: WorkerReconcilerDeps): Promise<Result> {
-  const foreign = d.runtimes.cached(worker).filter((o) => !o.own)
-  if (foreign.length > 0) return runAdopted(worker, d, foreign)
+  const found = d.runtimes.cached(worker)
+  const foreign = found.filter((o) => !o.own)
+  // Another controller's runtime is adopted, unless this controller's own already runs: then it is
+  // a second runtime someone else made beside it, reported (never deleted unasked) instead.
+  const ownRuns = found.some((o) => o.own && !o.object.metadata?.deletionTimestamp)
+  if (foreign.length > 0 && !ownRuns) return runAdopted(worker, d, foreign)
+  const beside = foreign.length > 0 ? besideCondition(foreign) : undefined
   const applied = appliedBackendRuntime(worker)
   const appliedBackend = applied === undefined ? undefined : d.backends.get(applied)
   if (applied !== undefined && !appliedBackend) return unavailable(worker, d, applied)
@@ -134,15 +139,13 @@ async function run(worker: Worker, d: WorkerReconcilerDeps): Promise<Result> {
   const conditions = [
     phase === WorkerPhase.Running ? ready('True', 'Running') : ready('False', after.reason ?? phase, after.message ?? ''),
     switchCondition(recorded, { allowed: true }, d),
-    ...optional(releasedCondition(recorded, `the adopted runtime is gone; the Worker runs on its own ${target} runtime`)),
+    ...optional(beside ?? releasedCondition(recorded, `the adopted runtime is gone; the Worker runs on its own ${target} runtime`)),
   ]
   // Only the backend knows whether the deps reached the runtime; otherwise the condition keeps its value.
   if (after.depsDelivered) conditions.push({ type: ConditionType.DepsMaterialized, status: 'True', reason: 'Delivered', message: `env and token delivered by the ${target} backend` })
-  await report(recorded, d, { phase, backendRuntime: target, message: message(after), conditions })
+  await report(recorded, d, { phase, backendRuntime: target, message: [message(after), beside?.message ?? ''].filter(Boolean).join('; '), conditions })
   return requeue(phase === WorkerPhase.Running ? undefined : TRANSITION_RECHECK_MS, after)
 }
-
-
 
 async function createFailed(worker: Worker, d: WorkerReconcilerDeps, target: string, error: unknown): Promise<Result> {
   if (error instanceof DepsError) {

@@ -65,6 +65,7 @@ export async function report(worker: Worker, d: ReportDeps, input: StatusInput):
   if (blocked?.status === 'True' && cond(before, ConditionType.BackendSwitchBlocked)?.status !== 'True') d.events.record(worker, 'Warning', EventReason.BackendSwitchBlocked, blocked.message)
   const adopted = cond(next, ConditionType.RuntimeAdopted)
   if (adopted?.status === 'True' && cond(before, ConditionType.RuntimeAdopted)?.status !== 'True') d.events.record(worker, 'Normal', EventReason.RuntimeAdopted, adopted.message)
+  if (adopted?.reason === 'ForeignRuntimeBeside' && cond(before, ConditionType.RuntimeAdopted)?.reason !== 'ForeignRuntimeBeside') d.events.record(worker, 'Warning', EventReason.ForeignRuntimeBeside, adopted.message)
   const readyNow = cond(next, ConditionType.Ready)
   if (readyNow?.reason === 'BackendUnavailable' && cond(before, ConditionType.Ready)?.reason !== 'BackendUnavailable') d.events.record(worker, 'Warning', EventReason.BackendUnavailable, readyNow.message)
   if (next.phase === before.phase) return

@@ -245,6 +245,25 @@ t.test('a leader killed in the middle of an adoption: the new leader adopts, not
   t.equal(monitor.mostAtOnce().count, 1, `one runtime at every moment (${monitor.describe()})`)
 })
 
+t.test('an upstream Pod made beside the controller\'s own (the upstream controller still running): reported, nothing deleted unasked; Stopped removes both', async (t) => {
+  const ns = await createNamespace(cp.api, 'legacy-beside')
+  const c = await startSandboxController(cp, ns, { store, logs })
+  t.teardown(() => c.close())
+  const kim = await createWorker(cp.api, ns, 'kim', { runtime: 'openclaw' })
+  await waitForPodRunning(cp.api, ns, 'agentteams-worker-kim')
+  const own = (await getJson(cp.api, podPath(ns, 'agentteams-worker-kim'))).metadata.uid
+  await createUpstreamPod(cp.api, ns, 'kim', { owner: kim })
+  const w = await waitFor(ns, 'kim', 'RuntimeAdopted ForeignRuntimeBeside', (x) => condition(x, 'RuntimeAdopted')?.reason === 'ForeignRuntimeBeside')
+  t.match(condition(w, 'RuntimeAdopted')?.message, `a second runtime of this Worker runs beside this controller's own: Pod ${ns}/hiclaw-worker-kim (made by hiclaw-controller); stop the controller that made it`)
+  t.equal(condition(w, 'RuntimeAdopted')?.status, 'False', 'not adopted')
+  t.ok((await eventsOf(ns, 'kim')).some((e) => e.reason === 'ForeignRuntimeBeside'), 'a Warning Event says so')
+  t.equal((await getJson(cp.api, podPath(ns, 'agentteams-worker-kim')))?.metadata?.uid, own, "this controller's Pod runs on")
+  t.notOk((await getJson(cp.api, podPath(ns, 'hiclaw-worker-kim')))?.metadata?.deletionTimestamp, 'and the other one is not deleted unasked')
+  t.equal((await kubectlPatch(ns, 'kim', { state: 'Stopped' })).code, 0)
+  await phase(ns, 'kim', 'Stopped')
+  for (const name of ['agentteams-worker-kim', 'hiclaw-worker-kim']) t.equal(await getJson(cp.api, podPath(ns, name)), undefined, `${name} is gone`)
+})
+
 t.test('no secret reached a log line', async (t) => {
   const secrets = ['syt_dave_matrix', 'gk-dave-gateway', 'minio-dave-pw', 'pw-dave']
   t.same(logs.leaks(secrets), [])

@@ -394,3 +394,15 @@ t.test('delete: the upstream Pod goes before the finalizer', async (t) => {
   await run()
   t.same(stored.worker.metadata?.finalizers, [])
 })
+
+t.test('one runtime: an upstream Pod that appears beside this controller\'s own is reported, neither adopted nor deleted', async (t) => {
+  const log: Log = []
+  const own: Stored = { plural: 'pods', object: { metadata: { name: 'p-worker-w', namespace: 'ns', uid: 'own-pod', labels: { 'agentteams.io/worker': 'w', 'agentteams.io/controller': 'c' } } } }
+  const { stored, run, actions } = setup({ spec: {}, status: { phase: 'Running', backendRuntime: 'pod' } }, [fakeBackend('pod', log, 'Running'), fakeBackend('sandbox', log)], log, false, [own, upstreamPod('Running')])
+  await run()
+  t.same(actions(), ['pod.create'], "this controller's runtime is kept as it is")
+  t.notOk(log.some((l) => l.startsWith('delete')), 'nothing is deleted unasked')
+  t.match(adoptedOf(stored.worker), { status: 'False', reason: 'ForeignRuntimeBeside', message: /a second runtime of this Worker runs beside this controller's own: Pod ns\/hiclaw-worker-w \(made by hiclaw-controller\)/ })
+  t.match(stored.worker.status?.message, /stop the controller that made it/)
+  t.ok(log.includes('event Warning ForeignRuntimeBeside'))
+})
