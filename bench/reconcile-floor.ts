@@ -6,11 +6,11 @@
 
 import { loadConfig } from '../config/config.ts'
 import type { Worker } from '../api/worker.ts'
-import { systemClock } from '../reconciler/clock.ts'
-import type { DepsStore } from '../reconciler/deps.ts'
-import { type KubeClient, resourcePath } from '../reconciler/kube.ts'
-import { DepsMaterializer } from '../reconciler/sandbox-deps.ts'
-import { claimLabels, claimSpecHash, desiredSandboxClaim, desiredSandboxSet, SANDBOX_GROUP, SANDBOX_VERSION } from '../reconciler/sandbox-objects.ts'
+import { systemClock } from '../reconciler/controller/clock.ts'
+import type { DepsStore } from '../reconciler/deps/store.ts'
+import { type KubeClient, resourcePath } from '../reconciler/controller/kube.ts'
+import { DepsMaterializer } from '../reconciler/sandbox/deps-materializer.ts'
+import { claimLabels, claimSpecHash, desiredSandboxClaim, desiredSandboxSet, SANDBOX_GROUP, SANDBOX_VERSION } from '../reconciler/sandbox/objects.ts'
 import { sandboxSettings, WORKER_IMAGE } from '../test/e2e/sandbox-settings.ts'
 import { workerPath } from '../test/harness/workers.ts'
 import { forEachLimit } from './pool.ts'
@@ -49,7 +49,7 @@ export async function runFloor(kube: KubeClient, store: DepsStore, namespace: st
   await forEachLimit(workers, concurrency, async (manifest) => {
     const worker = await counted.request<Worker>({ method: 'POST', path: workerPath(namespace), body: manifest })
     await materializer.materialize(worker)
-    // The same claim the backend builds, spec digest included (backend-sandbox.ts #specHash).
+    // The same claim the backend builds, spec digest included (sandbox/backend.ts #specHash).
     const specHash = claimSpecHash({ uid: worker.metadata?.uid ?? '', image: WORKER_IMAGE, labels: claimLabels(settings, worker), envFile: materializer.renderEnv(worker).file })
     await counted.request({ method: 'POST', path: claims, body: desiredSandboxClaim(settings, { worker, image: WORKER_IMAGE, attempt: 1, specHash }) })
     last = Math.max(last, performance.now())

@@ -11,22 +11,22 @@ import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import type { Config } from '../config/config.ts'
 import { GROUP, PLURAL, VERSION, type Worker } from '../api/worker.ts'
-import { type Backend, ownedSelector, type RuntimeNaming, WORKER_LABEL_SELECTOR } from './backend.ts'
-import { PodBackend } from './backend-pod.ts'
-import { systemClock, type Clock } from './clock.ts'
-import { type CacheReader, Controller, type WatchSource } from './controller.ts'
-import { createEventRecorder, type EventRecorder } from './events.ts'
-import type { ObjectWithMeta } from './informer.ts'
-import { type Collection, createKubeClient, createListWatch, type KubeClient, listCollection, resourcePath } from './kube.ts'
-import { observeApiRequests } from './kube-metrics.ts'
-import { LeaderElector } from './leader.ts'
-import { createReconcilerMetrics } from './metrics.ts'
-import { credentialSettings, type ReconcilerOptions, resolveOptions, workerImages } from './options.ts'
-import { OwnWrites, trackOwnWrites } from './own-writes.ts'
-import { createWorkerReconciler } from './reconcile-worker.ts'
-import { PrunedFields } from './status-pruning.ts'
-import { type KubeObject, RuntimeKind, RuntimeObjects } from './runtime-objects.ts'
-import { extraKind, extraNamespaces, runtimeEnqueueKeys, runtimeIndexKeys, type RuntimeWatchScope, scopedKind } from './runtime-watch.ts'
+import { type Backend, ownedSelector, type RuntimeNaming, WORKER_LABEL_SELECTOR } from './backend/contract.ts'
+import { PodBackend } from './pod/backend.ts'
+import { systemClock, type Clock } from './controller/clock.ts'
+import { type CacheReader, Controller, type WatchSource } from './controller/controller.ts'
+import { createEventRecorder, type EventRecorder } from './backend/events.ts'
+import type { ObjectWithMeta } from './controller/informer.ts'
+import { type Collection, createKubeClient, createListWatch, type KubeClient, listCollection, resourcePath } from './controller/kube.ts'
+import { observeApiRequests } from './controller/kube-metrics.ts'
+import { LeaderElector } from './controller/leader.ts'
+import { createReconcilerMetrics } from './controller/metrics.ts'
+import { credentialSettings, type ReconcilerOptions, resolveOptions, workerImages } from './backend/options.ts'
+import { OwnWrites, trackOwnWrites } from './controller/own-writes.ts'
+import { createWorkerReconciler } from './worker/reconcile.ts'
+import { PrunedFields } from './worker/status-pruning.ts'
+import { type KubeObject, RuntimeKind, RuntimeObjects } from './worker/runtime-objects.ts'
+import { extraKind, extraNamespaces, runtimeEnqueueKeys, runtimeIndexKeys, type RuntimeWatchScope, scopedKind } from './backend/runtime-watch.ts'
 
 /** What an extension gets to build extra backends and watches (the sandbox backend plugs in here). */
 export interface BackendContext {
@@ -38,7 +38,7 @@ export interface BackendContext {
   namespace: string | undefined
   /** Where the Worker-labelled runtime objects are watched (the namespace, plus legacy namespaces). */
   scope: RuntimeWatchScope
-  /** The Worker keys a change of a runtime object enqueues (runtime-watch.ts). */
+  /** The Worker keys a change of a runtime object enqueues (backend/runtime-watch.ts). */
   runtimeKeys: (obj: ObjectWithMeta & { metadata?: { labels?: Record<string, string> } }) => string[]
   events: EventRecorder
   clock: Clock

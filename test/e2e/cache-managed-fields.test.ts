@@ -10,7 +10,7 @@ import { createNamespace } from '../harness/namespaces.ts'
 import { pollUntil } from '../harness/polling.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
 import { kubeconfigFor } from './reconciler-kit.ts'
-import { createKubeClient, createListWatch, listCollection } from '../../reconciler/kube.ts'
+import { createKubeClient, createListWatch, listCollection } from '../../reconciler/controller/kube.ts'
 
 interface ConfigMap extends KubernetesObject {
   data?: Record<string, string>

@@ -9,7 +9,7 @@ import { Registry } from 'prom-client'
 import { stringify } from 'yaml'
 import { KubeConfig } from '@kubernetes/client-node'
 import type { ApiClient } from '../harness/api-client.ts'
-import { createKubeClient } from '../../reconciler/kube.ts'
+import { createKubeClient } from '../../reconciler/controller/kube.ts'
 import { createMetricsAuth } from '../../server/metrics-auth.ts'
 import { startMetricsServer, type MetricsServer } from '../../server/metrics-server.ts'
 

@@ -4,7 +4,7 @@
 // the controller owns changes, and a wait until the API server publishes a CRD's new schema.
 
 import type { ApiClient } from '../harness/api-client.ts'
-import type { KubeClient, KubeRequest } from '../../reconciler/kube.ts'
+import type { KubeClient, KubeRequest } from '../../reconciler/controller/kube.ts'
 import { eventually } from './reconciler-kit.ts'
 
 /** How long a quiet window lasts: the "quiet minute-long window of passes". */

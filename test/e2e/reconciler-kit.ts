@@ -16,7 +16,7 @@ import { workerPath } from '../harness/workers.ts'
 import { loadConfig } from '../../config/config.ts'
 import type { Worker } from '../../api/worker.ts'
 import { startReconciler, type ReconcilerHandle, type StartReconcilerOptions } from '../../reconciler/main.ts'
-import type { ReconcilerOptions } from '../../reconciler/options.ts'
+import type { ReconcilerOptions } from '../../reconciler/backend/options.ts'
 
 /** Waits are generous: two shared cores, other engineers' builds running. */
 export const WAIT_MS = 60_000

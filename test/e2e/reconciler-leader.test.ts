@@ -8,7 +8,7 @@ import { MANIFESTS } from '../harness/manifests.ts'
 import { createNamespace } from '../harness/namespaces.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
 import { createWorker } from '../harness/workers.ts'
-import { METRIC_RECONCILE_TOTAL } from '../../reconciler/metrics.ts'
+import { METRIC_RECONCILE_TOTAL } from '../../reconciler/controller/metrics.ts'
 import { eventually, getJson, podPath, runtimeObjectName, startReconcilerChild, startTestReconciler } from './reconciler-kit.ts'
 import { LEASE } from './reconciler-lease.ts'
 

@@ -8,7 +8,7 @@ import { createNamespace } from '../harness/namespaces.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
 import { createWorker, workerPath } from '../harness/workers.ts'
 import type { Worker } from '../../api/worker.ts'
-import { METRIC_INFORMER_RESTARTS, METRIC_RECONCILE_TOTAL, METRIC_RELIST_MISSES } from '../../reconciler/metrics.ts'
+import { METRIC_INFORMER_RESTARTS, METRIC_RECONCILE_TOTAL, METRIC_RELIST_MISSES } from '../../reconciler/controller/metrics.ts'
 import { cordonNode, eventually, getJson, kubeconfigFor, patchWorkerSpec, podPath, runtimeObjectName, startTestReconciler, waitForPodRunning } from './reconciler-kit.ts'
 import { startFaultProxy } from './reconciler-proxy.ts'
 

@@ -11,8 +11,8 @@ import { startSuiteControlPlane } from '../harness/suite.ts'
 import { createWorker, getWorker, patchWorkerStatus, workerPath } from '../harness/workers.ts'
 import { backendSwitchBlockedMessage } from '../../api/backend-runtime.ts'
 import type { Worker } from '../../api/worker.ts'
-import type { Backend, BackendStatus } from '../../reconciler/backend.ts'
-import { SPEC_HASH_ANNOTATION } from '../../reconciler/backend-pod.ts'
+import type { Backend, BackendStatus } from '../../reconciler/backend/contract.ts'
+import { SPEC_HASH_ANNOTATION } from '../../reconciler/pod/backend.ts'
 import {
   condition, cordonNode, eventually, getJson, patchWorkerSpec, podPath, runtimeObjectName, saPath, secretPath, startTestReconciler, type TestReconciler, findWorker, waitForPodRunning,
 } from './reconciler-kit.ts'

@@ -9,7 +9,7 @@ import t, { type Test } from 'tap'
 import { createNamespace } from '../harness/namespaces.ts'
 import { createWorker, workerPath } from '../harness/workers.ts'
 import type { Worker } from '../../api/worker.ts'
-import { depsKeys } from '../../reconciler/deps.ts'
+import { depsKeys } from '../../reconciler/deps/store.ts'
 import { condition, eventually, getJson, waitForPodRunning, patchWorkerSpec, podPath, saPath, findWorker, waitForPhase } from './reconciler-kit.ts'
 import {
   startSandboxSuite, bindSandbox, getClaim, claimedSandboxes, startSandboxController,

@@ -7,8 +7,8 @@ import t, { type Test } from 'tap'
 import { createNamespace } from '../harness/namespaces.ts'
 import { createWorker } from '../harness/workers.ts'
 import type { Worker } from '../../api/worker.ts'
-import { depsKeys } from '../../reconciler/deps.ts'
-import type { SandboxClaim } from '../../reconciler/sandbox-objects.ts'
+import { depsKeys } from '../../reconciler/deps/store.ts'
+import type { SandboxClaim } from '../../reconciler/sandbox/objects.ts'
 import { condition, eventually, getJson, patchWorkerSpec, findWorker, waitForPhase } from './reconciler-kit.ts'
 import {
   startSandboxSuite, bindSandbox, claimPath, getClaim, claimedSandboxes, markPaused, sandboxPath, type SandboxControllerOptions, startSandboxController,

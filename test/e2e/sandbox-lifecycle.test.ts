@@ -12,8 +12,8 @@ import { promisify } from 'node:util'
 import { createNamespace } from '../harness/namespaces.ts'
 import { createWorker, workerPath } from '../harness/workers.ts'
 import type { Worker } from '../../api/worker.ts'
-import { depsKeys } from '../../reconciler/deps.ts'
-import type { SandboxClaim } from '../../reconciler/sandbox-objects.ts'
+import { depsKeys } from '../../reconciler/deps/store.ts'
+import type { SandboxClaim } from '../../reconciler/sandbox/objects.ts'
 import { condition, eventually, getJson, patchWorkerSpec, saPath, findWorker, waitForPhase } from './reconciler-kit.ts'
 import {
   startSandboxSuite, bindSandbox, claimPath, getClaim, claimedSandboxes, markPaused, markResumed, sandboxPath, type SandboxControllerOptions, startSandboxController, timeOutClaim,

@@ -7,7 +7,7 @@
 import t from 'tap'
 import { createNamespace } from '../harness/namespaces.ts'
 import { createWorker, workerPath } from '../harness/workers.ts'
-import type { Sandbox } from '../../reconciler/sandbox-objects.ts'
+import type { Sandbox } from '../../reconciler/sandbox/objects.ts'
 import { eventually, findWorker, getJson, podPath, waitForPhase } from './reconciler-kit.ts'
 import { bindSandbox, getClaim, poolSandboxes, startSandboxController, startSandboxSuite } from './sandbox-kit.ts'
 import { PROVIDER_ANNOTATION, PROVIDER_LABEL } from './sandbox-provider.ts'

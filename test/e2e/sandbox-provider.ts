@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { ApiClient } from '../harness/api-client.ts'
 import { waitForDefaultServiceAccount } from '../harness/namespaces.ts'
 import { pollUntil } from '../harness/polling.ts'
-import type { Condition, Sandbox, SandboxClaim, SandboxSet } from '../../reconciler/sandbox-objects.ts'
+import type { Condition, Sandbox, SandboxClaim, SandboxSet } from '../../reconciler/sandbox/objects.ts'
 
 const API_VERSION = 'agents.kruise.io/v1alpha1'
 const GROUP = `/apis/${API_VERSION}`

@@ -2,7 +2,7 @@
 // the controller child (test/faults/) and the floor (bench/) import it without the test harness,
 // so a process whose memory is measured holds only what the controller itself loads.
 
-import type { SandboxSettings } from '../../reconciler/sandbox-objects.ts'
+import type { SandboxSettings } from '../../reconciler/sandbox/objects.ts'
 
 export const NAMING = { controllerName: 'worker-runtime-controller', resourcePrefix: 'agentteams-' }
 export const WORKER_IMAGE = 'example.com/worker:1'

@@ -9,8 +9,8 @@ import type { ApiClient } from '../harness/api-client.ts'
 import type { S3Server } from '../harness/s3-server.ts'
 import { workerManifest, workerPath } from '../harness/workers.ts'
 import { LABEL_WORKER, type Worker } from '../../api/worker.ts'
-import { depsKeys } from '../../reconciler/deps.ts'
-import type { Sandbox, SandboxClaim } from '../../reconciler/sandbox-objects.ts'
+import { depsKeys } from '../../reconciler/deps/store.ts'
+import type { Sandbox, SandboxClaim } from '../../reconciler/sandbox/objects.ts'
 import { bindSandbox, claimPath, finishBind, sandboxPath } from '../e2e/sandbox-kit.ts'
 import { condition, eventually, saPath, runtimeObjectName } from '../e2e/reconciler-kit.ts'
 
@@ -148,7 +148,7 @@ export async function audit(api: ApiClient, s3: S3Server, ns: string, live: read
   const keys = new Set(await s3.listKeys('workers-deps/'))
   const mine = [...live, ...deleted]
   const prefix = (k: string) => mine.some((n) => k.startsWith(`workers-deps/${n}/`))
-  // env, token and the owner record the reconciler writes with them (reconciler/deps-owner.ts).
+  // env, token and the owner record the reconciler writes with them (reconciler/deps/owner.ts).
   const expected = new Set(live.flatMap((n) => [depsKeys(n).env, depsKeys(n).token, depsKeys(n).owner]))
   const result: Audit = { claimProblems: [], sandboxProblems: [], depsProblems: [], leftovers: [] }
   for (const name of live) {

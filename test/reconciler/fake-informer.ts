@@ -1,7 +1,7 @@
 // A stand-in for client-node's ListWatch and the API server behind it, for unit tests of the
 // informer supervisor and the controller: the test decides when lists fail and when watches go silent.
 
-import type { CacheInformer } from '../../reconciler/informer.ts'
+import type { CacheInformer } from '../../reconciler/controller/informer.ts'
 
 export interface Obj {
   metadata: { name: string; namespace: string; resourceVersion: string }

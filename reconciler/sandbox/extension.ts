@@ -1,0 +1,120 @@
+// Plugs the sandbox backend into the reconciler: the deps store chosen by configuration, and the
+// `backends` and `sources` extensions startReconciler takes (the SandboxBackend with its deps
+// materializer; the API-optional Sandbox and SandboxClaim watches), and its start-up checks of the
+// installed CRDs (sandbox/crd-checks.ts). Builds objects; startReconciler starts them.
+
+import type { Config } from '../../config/config.ts'
+import type { Backend } from '../backend/contract.ts'
+import { SandboxBackend } from './backend.ts'
+import type { BackoffPolicy } from '../controller/backoff.ts'
+import type { WatchSource } from '../controller/controller.ts'
+import { CLAIM_ATTRIBUTES_CHECK, runCrdChecks, WORKER_SANDBOX_CHECK } from './crd-checks.ts'
+import type { DepsStore } from '../deps/store.ts'
+import { FilesystemDepsStore } from '../deps/filesystem.ts'
+import { S3DepsStore, type S3DepsStoreOptions } from '../deps/s3.ts'
+import type { BackendContext } from '../main.ts'
+import { credentialSettings, workerImages } from '../backend/options.ts'
+import { DepsMaterializer } from './deps-materializer.ts'
+import type { Sandbox, SandboxClaim, SandboxSet, SandboxSettings } from './objects.ts'
+import { sandboxWatchSources } from './watch.ts'
+
+/** Which deps store, and its settings (config rows AGENTTEAMS_DEPS_*). */
+export type DepsStoreSettings =
+  | ({ type: 's3' } & S3DepsStoreOptions)
+  | { type: 'filesystem'; dir: string }
+
+/** The deps store of `settings`; call `close()` on shutdown (a no-op for the filesystem). */
+export function createDepsStore(settings: DepsStoreSettings): DepsStore & { close(): void } {
+  if (settings.type === 's3') return new S3DepsStore(settings)
+  const store = new FilesystemDepsStore({ dir: settings.dir })
+  return Object.assign(store, { close: () => {} })
+}
+
+export interface SandboxExtensionOptions {
+  store: DepsStore
+  /** Sandbox settings of the configuration; names come from the reconciler's naming. */
+  settings: Omit<SandboxSettings, 'controllerName' | 'resourcePrefix'>
+  /** AGENTTEAMS_SANDBOX_CAPABILITIES; `hibernate` turns Sleeping into a pause. */
+  capabilities: readonly string[]
+  reclaimBackoff?: BackoffPolicy | undefined
+  /** How often the watches look for a missing sandbox API (default sandbox/watch.ts). */
+  probeEveryMs?: number | undefined
+}
+
+/** The `backends` and `sources` options of startReconciler for the sandbox backend. */
+export function sandboxExtension(o: SandboxExtensionOptions): {
+  backends: (context: BackendContext) => Backend[]
+  sources: (context: BackendContext) => WatchSource<any>[]
+  onStart: (context: BackendContext) => Promise<unknown>
+} {
+  return {
+    backends: (ctx) => {
+      const s = ctx.options
+      const images = workerImages(s)
+      const materializer = new DepsMaterializer({
+        ...ctx.naming,
+        kube: ctx.kube,
+        store: o.store,
+        env: { controllerUrl: s.controllerUrl, matrixUrl: s.matrixUrl, aiGatewayUrl: s.aiGatewayUrl },
+        tokenAudience: s.authAudience,
+        tokenExpirationSeconds: s.authTokenExpirationSeconds,
+        clock: ctx.clock,
+        serviceAccounts: ctx.cache('ServiceAccount'),
+      })
+      const backend = new SandboxBackend({
+        kube: ctx.kube,
+        // The kinds sandboxWatchSources (below) adds to the controller.
+        caches: { claims: ctx.cache<SandboxClaim>('SandboxClaim'), sandboxes: ctx.cache<Sandbox>('Sandbox'), pools: ctx.cache<SandboxSet>('SandboxSet') },
+        settings: { ...o.settings, ...ctx.naming },
+        hibernate: o.capabilities.includes('hibernate'),
+        images,
+        materializer,
+        clock: ctx.clock,
+        log: ctx.log,
+        events: ctx.events,
+        reclaimBackoff: o.reclaimBackoff,
+        credentials: credentialSettings(s),
+      })
+      return [backend]
+    },
+    sources: (ctx) =>
+      sandboxWatchSources({ kubeconfig: ctx.kubeconfig, kube: ctx.kube, scope: ctx.scope, keys: ctx.runtimeKeys, clock: ctx.clock, probeEveryMs: o.probeEveryMs }),
+    // Sandbox Workers need a Worker CRD that allows them and a SandboxClaim CRD that keeps the
+    // token mount's attributes: one warning line each at start when the installed ones do not.
+    onStart: (ctx) =>
+      runCrdChecks({ kube: ctx.kube, log: ctx.log, registry: ctx.registry, clock: ctx.clock, signal: ctx.signal, checks: [WORKER_SANDBOX_CHECK, CLAIM_ATTRIBUTES_CHECK] }),
+  }
+}
+
+/** The deps store settings of the configuration (AGENTTEAMS_DEPS_*). */
+export function depsStoreSettings(config: Config): DepsStoreSettings {
+  if (config.depsStoreType === 'filesystem') return { type: 'filesystem', dir: config.depsFilesystemDir }
+  return {
+    type: 's3',
+    bucket: config.depsS3Bucket,
+    region: config.depsS3Region,
+    accessKeyId: config.depsS3AccessKeyId,
+    secretAccessKey: config.depsS3SecretAccessKey,
+    forcePathStyle: config.depsS3ForcePathStyle,
+    ...(config.depsS3Endpoint ? { endpoint: config.depsS3Endpoint } : {}),
+    ...(config.depsS3SessionToken ? { sessionToken: config.depsS3SessionToken } : {}),
+  }
+}
+
+/** The sandbox extension's options from the configuration, around an already created store. */
+export function sandboxExtensionOptions(config: Config, store: DepsStore): SandboxExtensionOptions {
+  return {
+    store,
+    capabilities: config.sandboxCapabilities,
+    settings: {
+      poolName: config.sandboxPoolName,
+      prewarmSize: config.sandboxPrewarmSize,
+      agentRuntimeImage: config.sandboxAgentRuntimeImage,
+      claimTimeout: config.sandboxClaimTimeout,
+      waitReadyTimeout: config.sandboxWaitReadyTimeout,
+      ttlAfterCompleted: config.sandboxTtlAfterCompleted,
+      depsPvName: config.sandboxDepsPvName,
+      credentialProviderName: config.sandboxCredentialProviderName,
+    },
+  }
+}
