@@ -10,12 +10,13 @@ import type { KubeConfig } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import type { Config } from '../config/config.ts'
-import { GROUP, PLURAL, VERSION, type Worker } from '../api/worker.ts'
+import { GROUP, KIND, PLURAL, VERSION, type Worker } from '../api/worker.ts'
 import { type Backend, ownedSelector, type RuntimeNaming, WORKER_LABEL_SELECTOR } from './backend/contract.ts'
 import { PodBackend } from './pod/backend.ts'
 import { systemClock, type Clock } from './controller/clock.ts'
 import { type CacheReader, Controller, type WatchSource } from './controller/controller.ts'
-import { createEventRecorder, type EventRecorder } from './backend/events.ts'
+import type { BackendContext } from './backend/context.ts'
+import { createEventRecorder } from './backend/events.ts'
 import type { ObjectWithMeta } from './controller/informer.ts'
 import { type Collection, createKubeClient, createListWatch, type KubeClient, listCollection, resourcePath } from './controller/kube.ts'
 import { observeApiRequests } from './controller/kube-metrics.ts'
@@ -27,32 +28,6 @@ import { createWorkerReconciler } from './worker/reconcile.ts'
 import { PrunedFields } from './worker/status-pruning.ts'
 import { type KubeObject, RuntimeKind, RuntimeObjects } from './worker/runtime-objects.ts'
 import { extraKind, extraNamespaces, runtimeEnqueueKeys, runtimeIndexKeys, type RuntimeWatchScope, scopedKind } from './backend/runtime-watch.ts'
-
-/** What an extension gets to build extra backends and watches (the sandbox backend plugs in here). */
-export interface BackendContext {
-  kube: KubeClient
-  kubeconfig: KubeConfig
-  naming: RuntimeNaming
-  options: ReconcilerOptions
-  /** The watched namespace; undefined: all namespaces. */
-  namespace: string | undefined
-  /** Where the Worker-labelled runtime objects are watched (the namespace, plus legacy namespaces). */
-  scope: RuntimeWatchScope
-  /** The Worker keys a change of a runtime object enqueues (backend/runtime-watch.ts). */
-  runtimeKeys: (obj: ObjectWithMeta & { metadata?: { labels?: Record<string, string> } }) => string[]
-  events: EventRecorder
-  clock: Clock
-  log: Logger
-  /**
-   * The informer cache of a watched kind (the Worker controller's sources, extensions' included),
-   * indexed by owner: backends read what they own from it instead of asking the API server.
-   */
-  cache: <T extends ObjectWithMeta>(kind: string) => CacheReader<T>
-  /** The metrics registry (an extension's own gauges). */
-  registry: Registry
-  /** Aborted when the reconciler closes (an extension's background work stops). */
-  signal: AbortSignal
-}
 
 export interface StartReconcilerOptions {
   config: Config
@@ -117,7 +92,7 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
   const log = options.log.child({ component: 'reconciler' })
   const base = createKubeClient(kubeconfig, { fieldManager: config.controllerName, observe: observeApiRequests(options.registry) })
   const kube = options.wrapKube ? options.wrapKube(base) : base
-  const metrics = createReconcilerMetrics(options.registry)
+  const metrics = createReconcilerMetrics(options.registry, KIND)
   const identity = options.identity ?? `${hostname()}_${randomUUID()}`
   const naming: RuntimeNaming = { controllerName: config.controllerName, resourcePrefix: config.resourcePrefix }
   const images = workerImages(settings)
@@ -197,7 +172,7 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
     },
   })
   const reconcile = createWorkerReconciler({
-    kube: trackOwnWrites(kube, ownWrites),
+    kube: trackOwnWrites(kube, ownWrites, { group: GROUP, version: VERSION, plural: PLURAL }),
     // The cached Worker, unless this controller has since written a newer version of it.
     workers: { get: (name, namespace) => ownWrites.freshest(`${namespace ?? ''}/${name}`, controller?.cache<Worker>('Worker').get(name, namespace)) },
     backends,

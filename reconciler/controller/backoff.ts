@@ -15,7 +15,7 @@ export interface BackoffPolicy {
 
 /**
  * kube-rs DefaultBackoff: 800 ms, doubling, capped at 30 s. A capped 30 s (rather than client-go's
- * 1000 s) means a Worker recovers within half a minute of its cause being fixed.
+ * 1000 s) means a failed reconcile is retried within half a minute of its cause being fixed.
  */
 export const DEFAULT_BACKOFF: BackoffPolicy = Object.freeze({ baseMs: 800, maxMs: 30_000, factor: 2, jitter: 0.5 })
 

@@ -1,6 +1,6 @@
 // What the informer caches keep of an object: everything but metadata.managedFields. The reconciler
 // never reads them, yet with several field managers (kubectl, our status writes, the finalizer
-// patch) they are a large part of each cached Worker, SandboxClaim, Pod and ServiceAccount.
+// patch) they are a large part of each cached object (a Worker, a SandboxClaim, a Pod).
 
 /**
  * Deletes `metadata.managedFields` from `obj` in place and returns it; anything else, including

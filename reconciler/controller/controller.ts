@@ -16,7 +16,7 @@ export interface Result {
   requeueAfterMs?: number
 }
 
-/** Read access to one watched kind's cache: by name, by namespace, by owner key (`namespace/worker`). */
+/** Read access to one watched kind's cache: by name, by namespace, by owner key (`namespace/owner`). */
 export type CacheReader<T> = Pick<SupervisedInformer<T & ObjectWithMeta>, 'get' | 'list' | 'byOwner'>
 
 /** Reconciles the object named by `key` (`namespace/name`). */
@@ -43,6 +43,10 @@ export interface WatchSource<T extends ObjectWithMeta = ObjectWithMeta> {
 }
 
 export interface ControllerOptions {
+  /**
+   * The controller's name, lower case, after the kind it reconciles (`worker`): its log lines
+   * carry the key being reconciled in a field of that name, as controller-runtime's do.
+   */
   name: string
   sources: WatchSource<any>[]
   reconcile: Reconcile
@@ -189,7 +193,7 @@ export class Controller {
 
   private async process(queue: WorkQueue, key: string): Promise<void> {
     const started = this.clock.now()
-    const log = this.o.log.child({ worker: key })
+    const log = this.o.log.child({ [this.o.name]: key })
     const seconds = () => (this.clock.now() - started) / 1000
     try {
       const result = (await this.o.reconcile(key)) ?? {}
@@ -204,7 +208,7 @@ export class Controller {
       if (error instanceof TerminalError) {
         queue.forget(key)
         this.o.metrics?.reconciled(ReconcileResult.Terminal, seconds())
-        log.error({ err: describeError(error) }, 'reconcile failed; not retrying until the Worker changes')
+        log.error({ err: describeError(error) }, `reconcile failed; not retrying until the ${this.o.name} changes`)
         return
       }
       const delay = queue.addRateLimited(key, retryAfterMs(error) ?? 0)

@@ -21,7 +21,7 @@ export interface CacheInformer<T> {
   stop(): Promise<void>
   get(name: string, namespace?: string): T | undefined
   list(namespace?: string): ReadonlyArray<T>
-  /** The objects filed under owner `key` (`namespace/worker`), when the cache keeps that index (controller/owner-index.ts). */
+  /** The objects filed under owner `key` (`namespace/owner`), when the cache keeps that index (controller/owner-index.ts). */
   byOwner?(key: string): T[]
 }
 
@@ -128,7 +128,7 @@ export class SupervisedInformer<T extends ObjectWithMeta> {
     return this.current?.list(namespace) ?? []
   }
 
-  /** The cached objects of owner `key` (`namespace/worker`); empty when the cache keeps no owner index. */
+  /** The cached objects of owner `key` (`namespace/owner`); empty when the cache keeps no owner index. */
   byOwner(key: string): T[] {
     return this.current?.byOwner?.(key) ?? []
   }

@@ -47,20 +47,23 @@ function reuse<T>(registry: Registry, name: string, create: () => T): T {
  */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
 
-/** Registers (or reuses) the reconciler metrics on `registry`. */
-export function createReconcilerMetrics(registry: Registry): ReconcilerMetrics {
+/**
+ * Registers (or reuses) the reconciler metrics on `registry`; `subject` names what is reconciled in
+ * the metrics' help texts (`Worker`).
+ */
+export function createReconcilerMetrics(registry: Registry, subject = 'object'): ReconcilerMetrics {
   const registers = [registry]
   const informers = new Map<string, () => number>()
   let queueDepth: () => number = () => 0
-  const total = reuse(registry, METRIC_RECONCILE_TOTAL, () => new Counter({ name: METRIC_RECONCILE_TOTAL, help: 'Reconciles of Workers by result (success, requeue, error, terminal).', labelNames: ['result'] as const, registers }))
-  const duration = reuse(registry, METRIC_RECONCILE_DURATION, () => new Histogram({ name: METRIC_RECONCILE_DURATION, help: 'Time one Worker reconcile took.', buckets: DURATION_BUCKETS, registers }))
+  const total = reuse(registry, METRIC_RECONCILE_TOTAL, () => new Counter({ name: METRIC_RECONCILE_TOTAL, help: `Reconciles of ${subject}s by result (success, requeue, error, terminal).`, labelNames: ['result'] as const, registers }))
+  const duration = reuse(registry, METRIC_RECONCILE_DURATION, () => new Histogram({ name: METRIC_RECONCILE_DURATION, help: `Time one ${subject} reconcile took.`, buckets: DURATION_BUCKETS, registers }))
   const retries = reuse(registry, METRIC_QUEUE_RETRIES, () => new Counter({ name: METRIC_QUEUE_RETRIES, help: 'Keys re-queued with backoff after a failed reconcile.', registers }))
   const restarts = reuse(registry, METRIC_INFORMER_RESTARTS, () => new Counter({ name: METRIC_INFORMER_RESTARTS, help: 'Informer restarts by watched kind and reason (error, relist_miss).', labelNames: ['kind', 'reason'] as const, registers }))
   const misses = reuse(registry, METRIC_RELIST_MISSES, () => new Counter({ name: METRIC_RELIST_MISSES, help: 'Objects a periodic or staleness relist found that the watch had not delivered.', labelNames: ['kind'] as const, registers }))
   const leader = reuse(registry, METRIC_LEADER, () => new Gauge({ name: METRIC_LEADER, help: '1 while this instance holds the reconciler lease.', registers }))
   reuse(registry, METRIC_QUEUE_DEPTH, () => new Gauge({
     name: METRIC_QUEUE_DEPTH,
-    help: 'Worker keys ready to be reconciled.',
+    help: `${subject} keys ready to be reconciled.`,
     registers,
     collect() {
       this.set(queueDepth())

@@ -1,13 +1,14 @@
-// Recognises the watch echo of the controller's own Worker writes (finalizer, status), so they do
-// not queue another reconcile: the pass that wrote a version already acted on everything in it.
+// Recognises the watch echo of the controller's own writes to its primary kind (for the Worker
+// controller: the finalizer and status writes), so they do not queue another reconcile: the pass
+// that wrote a version already acted on everything in it.
 // A sandbox Worker's first pass writes three times; without this each write came back as an event
 // and a no-op pass (about half of all reconciles during a burst). Only the exact resourceVersion
 // a write returned counts as an echo; any other change (the user's, another controller's, a
 // deletion) enqueues as before.
 //
-// It also lets a pass read its own writes. Every Worker write carries the resourceVersion it was
+// It also lets a pass read its own writes. Every such write carries the resourceVersion it was
 // based on, so the controller's writes form one chain of versions; until the informer has caught
-// up, a cached Worker still at a version of that chain is older than the last write, and the
+// up, a cached object still at a version of that chain is older than the last write, and the
 // object that write returned is used instead. Without this, a pass started by another object's
 // event (a claim appearing) read the Worker from before the pass that created the claim wrote its
 // status, wrote the same status again from that stale version, and got a 409 and a retry.
@@ -16,11 +17,10 @@
 // informer already holds that version when it is noted, and nothing is kept. Whatever is kept is
 // dropped once the echo arrives, and in any case after KEEP_MS.
 
-import { GROUP, PLURAL, VERSION } from '../../api/worker.ts'
 import { systemClock, type Clock } from './clock.ts'
-import type { KubeClient } from './kube.ts'
+import type { KubeClient, ResourceRef } from './kube.ts'
 
-/** How many versions per Worker are remembered (a pass writes at most three). */
+/** How many versions per key are remembered (a Worker pass writes at most three). */
 const KEEP = 4
 /** How long a write is remembered at most; its echo normally arrives within milliseconds. */
 export const KEEP_MS = 60_000
@@ -28,7 +28,7 @@ export const KEEP_MS = 60_000
 const SWEEP_EVERY = 256
 
 export interface OwnWritesOptions {
-  /** The resourceVersion the informer holds for a Worker key, if any. */
+  /** The resourceVersion the informer holds for a key, if any. */
   cachedVersion?: (key: string) => string | undefined
   clock?: Clock
 }
@@ -48,7 +48,7 @@ interface ObjectWithVersion {
   metadata?: { uid?: string; resourceVersion?: string }
 }
 
-/** The resourceVersions this controller's own writes produced, per Worker key (`namespace/name`). */
+/** The resourceVersions this controller's own writes produced, per key (`namespace/name`). */
 export class OwnWrites {
   readonly #versions = new Map<string, Written>()
   readonly #cachedVersion: (key: string) => string | undefined
@@ -89,7 +89,7 @@ export class OwnWrites {
 
   /**
    * `cached` (the informer's copy of `key`), or the object our last write returned when `cached`
-   * is a version that write was based on — the same Worker, older than what we wrote.
+   * is a version that write was based on — the same object, older than what we wrote.
    */
   freshest<T extends ObjectWithVersion>(key: string, cached: T | undefined): T | undefined {
     const written = this.#versions.get(key)
@@ -107,7 +107,7 @@ export class OwnWrites {
   /**
    * True, once, when `resourceVersion` is one our own write produced. Any other version of the key
    * forgets what was noted: the earlier echoes can no longer arrive in order, and nothing is kept
-   * for a Worker that changed or went away.
+   * for an object that changed or went away.
    */
   isEcho(key: string, resourceVersion: string | undefined): boolean {
     const written = this.#versions.get(key)
@@ -123,21 +123,30 @@ export class OwnWrites {
     return true
   }
 
-  /** Worker keys with versions noted (for tests and memory checks). */
+  /** Keys with versions noted (for tests and memory checks). */
   size(): number {
     return this.#versions.size
   }
 }
 
-const WORKER_WRITE = new RegExp(`^/apis/${GROUP.replace(/\./g, '\\.')}/${VERSION}/namespaces/([^/]+)/${PLURAL}/([^/]+)(?:/status)?$`)
+/** The path of one namespaced object of `kind` or of its status: `namespace` and `name` captured. */
+function objectPathPattern(kind: Pick<ResourceRef, 'group' | 'version' | 'plural'>): RegExp {
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  const base = kind.group === '' ? `/api/${kind.version}` : `/apis/${escape(kind.group)}/${escape(kind.version)}`
+  return new RegExp(`^${base}/namespaces/([^/]+)/${escape(kind.plural)}/([^/]+)(?:/status)?$`)
+}
 
-/** `kube`, noting in `writes` the resourceVersion every successful Worker PATCH or PUT returns. */
-export function trackOwnWrites(kube: KubeClient, writes: OwnWrites): KubeClient {
+/**
+ * `kube`, noting in `writes` the resourceVersion every successful PATCH or PUT of a `kind` object
+ * (or its status) returns, under the key `namespace/name`.
+ */
+export function trackOwnWrites(kube: KubeClient, writes: OwnWrites, kind: Pick<ResourceRef, 'group' | 'version' | 'plural'>): KubeClient {
+  const objectWrite = objectPathPattern(kind)
   return {
     close: () => kube.close(),
     async request<T>(req: Parameters<KubeClient['request']>[0]): Promise<T> {
       const result = await kube.request<T>(req)
-      const match = req.method === 'PATCH' || req.method === 'PUT' ? WORKER_WRITE.exec(req.path) : null
+      const match = req.method === 'PATCH' || req.method === 'PUT' ? objectWrite.exec(req.path) : null
       if (match) {
         const written = result as ObjectWithVersion | undefined
         const basedOn = (req.body as ObjectWithVersion | undefined)?.metadata?.resourceVersion

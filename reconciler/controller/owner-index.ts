@@ -1,12 +1,13 @@
-// An index over one informer's cache by the Worker each object belongs to (the watch source's
-// `keys`: its `agentteams.io/worker` label), so a reconcile finds "the Sandboxes of Worker ns/x"
-// in O(1) instead of scanning the namespace — controller-runtime's field indexer, for one field.
+// An index over one informer's cache by the owner each object belongs to (the watch source's
+// `keys`; for the Worker controller, the `agentteams.io/worker` label), so a reconcile finds "the
+// Sandboxes of Worker ns/x" in O(1) instead of scanning the namespace — controller-runtime's field
+// indexer, for one field.
 // The index is fed by the informer's own add/update/delete events, so it is exactly as fresh as the
 // cache; a replacement informer (supervisor restart) brings its own index.
 
 import type { CacheInformer, ObjectWithMeta } from './informer.ts'
 
-/** A cache that can also answer "the objects of owner `key`" (`namespace/worker`). */
+/** A cache that can also answer "the objects of owner `key`" (`namespace/owner`). */
 export interface OwnerIndexedInformer<T> extends CacheInformer<T> {
   byOwner(key: string): T[]
 }

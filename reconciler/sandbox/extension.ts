@@ -1,7 +1,7 @@
-// Plugs the sandbox backend into the reconciler: the deps store chosen by configuration, and the
-// `backends` and `sources` extensions startReconciler takes (the SandboxBackend with its deps
-// materializer; the API-optional Sandbox and SandboxClaim watches), and its start-up checks of the
-// installed CRDs (sandbox/crd-checks.ts). Builds objects; startReconciler starts them.
+// Plugs the sandbox backend into the reconciler: the `backends` and `sources` extensions
+// startReconciler takes (the SandboxBackend with its deps materializer; the API-optional Sandbox
+// and SandboxClaim watches), and its start-up checks of the installed CRDs (crd-checks.ts).
+// Builds objects; startReconciler starts them.
 
 import type { Config } from '../../config/config.ts'
 import type { Backend } from '../backend/contract.ts'
@@ -10,25 +10,11 @@ import type { BackoffPolicy } from '../controller/backoff.ts'
 import type { WatchSource } from '../controller/controller.ts'
 import { CLAIM_ATTRIBUTES_CHECK, runCrdChecks, WORKER_SANDBOX_CHECK } from './crd-checks.ts'
 import type { DepsStore } from '../deps/store.ts'
-import { FilesystemDepsStore } from '../deps/filesystem.ts'
-import { S3DepsStore, type S3DepsStoreOptions } from '../deps/s3.ts'
-import type { BackendContext } from '../main.ts'
+import type { BackendContext } from '../backend/context.ts'
 import { credentialSettings, workerImages } from '../backend/options.ts'
 import { DepsMaterializer } from './deps-materializer.ts'
 import type { Sandbox, SandboxClaim, SandboxSet, SandboxSettings } from './objects.ts'
 import { sandboxWatchSources } from './watch.ts'
-
-/** Which deps store, and its settings (config rows AGENTTEAMS_DEPS_*). */
-export type DepsStoreSettings =
-  | ({ type: 's3' } & S3DepsStoreOptions)
-  | { type: 'filesystem'; dir: string }
-
-/** The deps store of `settings`; call `close()` on shutdown (a no-op for the filesystem). */
-export function createDepsStore(settings: DepsStoreSettings): DepsStore & { close(): void } {
-  if (settings.type === 's3') return new S3DepsStore(settings)
-  const store = new FilesystemDepsStore({ dir: settings.dir })
-  return Object.assign(store, { close: () => {} })
-}
 
 export interface SandboxExtensionOptions {
   store: DepsStore
@@ -83,21 +69,6 @@ export function sandboxExtension(o: SandboxExtensionOptions): {
     // token mount's attributes: one warning line each at start when the installed ones do not.
     onStart: (ctx) =>
       runCrdChecks({ kube: ctx.kube, log: ctx.log, registry: ctx.registry, clock: ctx.clock, signal: ctx.signal, checks: [WORKER_SANDBOX_CHECK, CLAIM_ATTRIBUTES_CHECK] }),
-  }
-}
-
-/** The deps store settings of the configuration (AGENTTEAMS_DEPS_*). */
-export function depsStoreSettings(config: Config): DepsStoreSettings {
-  if (config.depsStoreType === 'filesystem') return { type: 'filesystem', dir: config.depsFilesystemDir }
-  return {
-    type: 's3',
-    bucket: config.depsS3Bucket,
-    region: config.depsS3Region,
-    accessKeyId: config.depsS3AccessKeyId,
-    secretAccessKey: config.depsS3SecretAccessKey,
-    forcePathStyle: config.depsS3ForcePathStyle,
-    ...(config.depsS3Endpoint ? { endpoint: config.depsS3Endpoint } : {}),
-    ...(config.depsS3SessionToken ? { sessionToken: config.depsS3SessionToken } : {}),
   }
 }
 

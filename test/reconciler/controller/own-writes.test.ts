@@ -49,7 +49,7 @@ t.test('trackOwnWrites notes successful Worker writes only', async (t) => {
     },
   }
   const writes = new OwnWrites()
-  const kube = trackOwnWrites(fake, writes)
+  const kube = trackOwnWrites(fake, writes, { group: 'agentteams.io', version: 'v1beta1', plural: 'workers' })
   await kube.request({ method: 'PATCH', path: '/apis/agentteams.io/v1beta1/namespaces/ns/workers/alice', body: {} })
   await kube.request({ method: 'PATCH', path: '/apis/agentteams.io/v1beta1/namespaces/ns/workers/alice/status', body: {} })
   await kube.request({ method: 'POST', path: '/api/v1/namespaces/ns/events', body: {} })
@@ -101,7 +101,7 @@ t.test('trackOwnWrites records the precondition and the returned Worker', async 
     request: async <T>(r: KubeRequest): Promise<T> => ({ metadata: { uid: 'u1', resourceVersion: String(Number((r.body as any).metadata.resourceVersion) + 1) } }) as T,
   }
   const writes = new OwnWrites()
-  const kube = trackOwnWrites(fake, writes)
+  const kube = trackOwnWrites(fake, writes, { group: 'agentteams.io', version: 'v1beta1', plural: 'workers' })
   await kube.request({ method: 'PATCH', path: '/apis/agentteams.io/v1beta1/namespaces/ns/workers/alice', body: { metadata: { resourceVersion: '10', finalizers: ['x'] } } })
   await kube.request({ method: 'PATCH', path: '/apis/agentteams.io/v1beta1/namespaces/ns/workers/alice/status', body: { metadata: { resourceVersion: '11' }, status: {} } })
   t.same(writes.freshest('ns/alice', worker('u1', '10')), worker('u1', '12'))
