@@ -12,7 +12,7 @@ import { type KubeClient, resourcePath } from '../reconciler/controller/kube.ts'
 import { DepsMaterializer } from '../reconciler/sandbox/deps-materializer.ts'
 import { claimLabels, claimSpecHash, desiredSandboxClaim, desiredSandboxSet, SANDBOX_GROUP, SANDBOX_VERSION } from '../reconciler/sandbox/objects.ts'
 import { sandboxSettings, WORKER_IMAGE } from '../test/e2e/sandbox-settings.ts'
-import { workerPath } from '../test/harness/workers.ts'
+import { workerPath } from '../localcluster/workers.ts'
 import { forEachLimit } from './pool.ts'
 
 /** What the controller child is configured with (controller-child.ts), so both write the same bytes. */

@@ -17,7 +17,7 @@ import { startProbeServer, startWebhookServer, type WebhookServer } from '../ser
 import { generateCerts } from './certs.ts'
 import { createLogger, createTerminalLogger } from './logger.ts'
 import { detectCluster } from './cluster.ts'
-import type { LocalControlPlane } from './local.ts'
+import type { LocalControlPlane } from '../localcluster/local-mode.ts'
 
 async function exists(path: string): Promise<boolean> {
   return access(path).then(() => true, () => false)
@@ -83,7 +83,7 @@ export async function serve(argv: readonly string[], env: NodeJS.ProcessEnv): Pr
   try {
     if (cluster === 'local') {
       // Loaded only here: the local mode is a development feature built on the test harness.
-      const { startLocalControlPlane } = await import('./local.ts')
+      const { startLocalControlPlane } = await import('../localcluster/local-mode.ts')
       local = await startLocalControlPlane({ log, webhook, caFile: 'certs/ca.crt' })
     }
   } catch (error) {

@@ -7,7 +7,7 @@ import t from 'tap'
 import { X509Certificate } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { MANIFESTS, loadManifests, type KubeObject } from '../harness/manifests.ts'
+import { MANIFESTS, loadManifests, type KubeObject } from '../../localcluster/manifests.ts'
 import { CHART_DIR, NAMESPACE, OPTION_SETS, RELEASE, find, helm, render, setJson } from './helm.ts'
 
 const defaults = await render()

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseAllDocuments } from 'yaml'
-import type { KubeObject } from '../harness/manifests.ts'
+import type { KubeObject } from '../../localcluster/manifests.ts'
 
 /** The chart under test. */
 export const CHART_DIR = fileURLToPath(new URL('../../manifests/chart/worker-runtime-controller', import.meta.url))

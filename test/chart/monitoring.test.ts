@@ -15,7 +15,7 @@ import { observeApiRequests } from '../../reconciler/controller/kube-metrics.ts'
 import { crdCapabilityGauge } from '../../reconciler/sandbox/crd-checks.ts'
 import { ALERTS_FILE, withAlertsTable } from '../../scripts/readme-alerts.ts'
 import { DASHBOARD_FILE, dashboardText } from '../../scripts/dashboard.ts'
-import type { KubeObject } from '../harness/manifests.ts'
+import type { KubeObject } from '../../localcluster/manifests.ts'
 import { MONITORING, NAMESPACE, RELEASE, find, render } from './helm.ts'
 
 const MONITORING_KINDS = ['ServiceMonitor', 'PrometheusRule']

@@ -5,9 +5,9 @@
 
 import t from 'tap'
 import type { KubernetesObject } from '@kubernetes/client-node'
-import { expectSuccess } from '../harness/api-client.ts'
-import { createNamespace } from '../harness/namespaces.ts'
-import { pollUntil } from '../harness/polling.ts'
+import { expectSuccess } from '../../localcluster/api-client.ts'
+import { createNamespace } from '../../localcluster/namespaces.ts'
+import { pollUntil } from '../../localcluster/polling.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
 import { kubeconfigFor } from './reconciler-kit.ts'
 import { createKubeClient, createListWatch, listCollection } from '../../reconciler/controller/kube.ts'

@@ -3,7 +3,7 @@
 // Worker is touched (a label, as a user or a tool might) so that passes keep running while nothing
 // the controller owns changes, and a wait until the API server publishes a CRD's new schema.
 
-import type { ApiClient } from '../harness/api-client.ts'
+import type { ApiClient } from '../../localcluster/api-client.ts'
 import type { KubeClient, KubeRequest } from '../../reconciler/controller/kube.ts'
 import { eventually } from './reconciler-kit.ts'
 

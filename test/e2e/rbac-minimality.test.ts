@@ -9,8 +9,8 @@
 // restored after each run. The comment at the end lists what failed without each verb.
 
 import t from 'tap'
-import type { KubeObject } from '../harness/manifests.ts'
-import { createNamespace } from '../harness/namespaces.ts'
+import type { KubeObject } from '../../localcluster/manifests.ts'
+import { createNamespace } from '../../localcluster/namespaces.ts'
 import { NAMESPACE, RELEASE, render } from '../chart/helm.ts'
 import { type Access, kubectlApply, LEASE, runScenarios, type RunOptions, startRbacEnv, waitForAccess } from './rbac-kit.ts'
 

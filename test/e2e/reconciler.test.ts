@@ -4,11 +4,11 @@
 // Pods really run: kube-scheduler binds them to the fake Node and kwok, its kubelet, reports them.
 
 import t from 'tap'
-import { installCrds } from '../harness/crds.ts'
-import { MANIFESTS } from '../harness/manifests.ts'
-import { createNamespace, waitForDefaultServiceAccount } from '../harness/namespaces.ts'
+import { installCrds } from '../../localcluster/crds.ts'
+import { MANIFESTS } from '../../localcluster/manifests.ts'
+import { createNamespace, waitForDefaultServiceAccount } from '../../localcluster/namespaces.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
-import { createWorker, getWorker, patchWorkerStatus, workerPath } from '../harness/workers.ts'
+import { createWorker, getWorker, patchWorkerStatus, workerPath } from '../../localcluster/workers.ts'
 import { backendSwitchBlockedMessage } from '../../api/backend-runtime.ts'
 import type { Worker } from '../../api/worker.ts'
 import type { Backend, BackendStatus } from '../../reconciler/backend/contract.ts'

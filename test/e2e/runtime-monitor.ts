@@ -4,7 +4,7 @@
 // at once" and "did the Worker report Stopped while one existed" are answered exactly, not sampled.
 
 import { Watch } from '@kubernetes/client-node'
-import type { ControlPlane } from '../harness/control-plane.ts'
+import type { ControlPlane } from '../../localcluster/control-plane.ts'
 import { kubeconfigFor } from './reconciler-kit.ts'
 
 interface Meta {

@@ -4,9 +4,9 @@
 
 import t from 'tap'
 import { fileURLToPath } from 'node:url'
-import { expectSuccess } from '../harness/api-client.ts'
-import { installCrds } from '../harness/crds.ts'
-import { createNamespace } from '../harness/namespaces.ts'
+import { expectSuccess } from '../../localcluster/api-client.ts'
+import { installCrds } from '../../localcluster/crds.ts'
+import { createNamespace } from '../../localcluster/namespaces.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
 
 const CRD_FILES = ['sandboxes', 'sandboxclaims', 'sandboxsets'].map((plural) =>

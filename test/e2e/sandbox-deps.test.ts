@@ -6,8 +6,8 @@
 // and takes the Worker's deps with it. The tests play the OpenKruise controller; kwok runs the Pods.
 
 import t, { type Test } from 'tap'
-import { createNamespace } from '../harness/namespaces.ts'
-import { createWorker, workerPath } from '../harness/workers.ts'
+import { createNamespace } from '../../localcluster/namespaces.ts'
+import { createWorker, workerPath } from '../../localcluster/workers.ts'
 import type { Worker } from '../../api/worker.ts'
 import { depsKeys } from '../../reconciler/deps/store.ts'
 import { condition, eventually, getJson, waitForPodRunning, patchWorkerSpec, podPath, saPath, findWorker, waitForPhase } from './reconciler-kit.ts'

@@ -4,8 +4,8 @@
 // a sandbox whose claim the provider already removed. The tests play the OpenKruise controller.
 
 import t, { type Test } from 'tap'
-import { createNamespace } from '../harness/namespaces.ts'
-import { createWorker } from '../harness/workers.ts'
+import { createNamespace } from '../../localcluster/namespaces.ts'
+import { createWorker } from '../../localcluster/workers.ts'
 import type { Worker } from '../../api/worker.ts'
 import { depsKeys } from '../../reconciler/deps/store.ts'
 import type { SandboxClaim } from '../../reconciler/sandbox/objects.ts'

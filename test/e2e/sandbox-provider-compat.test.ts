@@ -7,10 +7,10 @@
 // current CRD it says nothing of the kind.
 
 import t, { type Test } from 'tap'
-import { loadManifests, OPENKRUISE_CRDS } from '../harness/manifests.ts'
-import { applyObject } from '../harness/objects.ts'
-import { createNamespace } from '../harness/namespaces.ts'
-import { createWorker, workerPath } from '../harness/workers.ts'
+import { loadManifests, OPENKRUISE_CRDS } from '../../localcluster/manifests.ts'
+import { applyObject } from '../../localcluster/objects.ts'
+import { createNamespace } from '../../localcluster/namespaces.ts'
+import { createWorker, workerPath } from '../../localcluster/workers.ts'
 import { depsKeys } from '../../reconciler/deps/store.ts'
 import type { SandboxSet } from '../../reconciler/sandbox/objects.ts'
 import { defaultedPool } from '../fixtures/openkruise.ts'

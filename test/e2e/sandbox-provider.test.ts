@@ -5,8 +5,8 @@
 // Sandbox is backed by a Pod that runs on the fake Node and goes with its Sandbox (garbage collection).
 
 import t from 'tap'
-import { createNamespace } from '../harness/namespaces.ts'
-import { createWorker, workerPath } from '../harness/workers.ts'
+import { createNamespace } from '../../localcluster/namespaces.ts'
+import { createWorker, workerPath } from '../../localcluster/workers.ts'
 import type { Sandbox } from '../../reconciler/sandbox/objects.ts'
 import { eventually, findWorker, getJson, podPath, waitForPhase } from './reconciler-kit.ts'
 import { bindSandbox, getClaim, poolSandboxes, startSandboxController, startSandboxSuite } from './sandbox-kit.ts'

@@ -7,9 +7,9 @@
 
 import { createHash, randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { ApiClient } from '../harness/api-client.ts'
-import { waitForDefaultServiceAccount } from '../harness/namespaces.ts'
-import { pollUntil } from '../harness/polling.ts'
+import type { ApiClient } from '../../localcluster/api-client.ts'
+import { waitForDefaultServiceAccount } from '../../localcluster/namespaces.ts'
+import { pollUntil } from '../../localcluster/polling.ts'
 import type { Condition, Sandbox, SandboxClaim, SandboxSet } from '../../reconciler/sandbox/objects.ts'
 
 const API_VERSION = 'agents.kruise.io/v1alpha1'

@@ -5,12 +5,12 @@
 // OpenKruise controller (sandbox-kit.ts).
 
 import t from 'tap'
-import { installCrds } from '../harness/crds.ts'
-import { createNamespace, waitForDefaultServiceAccount } from '../harness/namespaces.ts'
+import { installCrds } from '../../localcluster/crds.ts'
+import { createNamespace, waitForDefaultServiceAccount } from '../../localcluster/namespaces.ts'
 import { startS3Server } from '../harness/s3-server.ts'
 import { startWebhookSuite } from '../harness/webhook-suite.ts'
-import { createWorker, patchWorkerStatus, workerPath } from '../harness/workers.ts'
-import { WEBHOOK_DENIAL_PREFIX } from '../harness/admission-probes.ts'
+import { createWorker, patchWorkerStatus, workerPath } from '../../localcluster/workers.ts'
+import { WEBHOOK_DENIAL_PREFIX } from '../../localcluster/admission-probes.ts'
 import type { Worker } from '../../api/worker.ts'
 import { depsKeys } from '../../reconciler/deps/store.ts'
 import { S3DepsStore } from '../../reconciler/deps/s3.ts'

@@ -4,8 +4,8 @@
 // the provisioner's credential Secret; #988's SandboxClaim and its claimed Sandbox; and a Worker
 // status as upstream writes it (a phase, no backendRuntime for a pod Worker). Test fixtures only.
 
-import { expectSuccess, type ApiClient } from '../harness/api-client.ts'
-import { pollUntil } from '../harness/polling.ts'
+import { expectSuccess, type ApiClient } from '../../localcluster/api-client.ts'
+import { pollUntil } from '../../localcluster/polling.ts'
 import type { Worker } from '../../api/worker.ts'
 
 export const UPSTREAM_CONTROLLER = 'hiclaw-controller'

@@ -7,11 +7,11 @@
 // reaches a log line, an Event, a status or a Pod spec.
 
 import t from 'tap'
-import { installCrds } from '../harness/crds.ts'
-import { createNamespace } from '../harness/namespaces.ts'
+import { installCrds } from '../../localcluster/crds.ts'
+import { createNamespace } from '../../localcluster/namespaces.ts'
 import { startS3Server } from '../harness/s3-server.ts'
 import { startWebhookSuite } from '../harness/webhook-suite.ts'
-import { createWorker, patchWorkerStatus, workerPath, workerYaml } from '../harness/workers.ts'
+import { createWorker, patchWorkerStatus, workerPath, workerYaml } from '../../localcluster/workers.ts'
 import type { Worker } from '../../api/worker.ts'
 import { depsKeys } from '../../reconciler/deps/store.ts'
 import { S3DepsStore } from '../../reconciler/deps/s3.ts'

@@ -3,10 +3,10 @@
 // SandboxClaim name leaves, before any backend sees it.
 
 import t from 'tap'
-import { WEBHOOK_DENIAL_PREFIX } from '../harness/admission-probes.ts'
-import { createNamespace } from '../harness/namespaces.ts'
+import { WEBHOOK_DENIAL_PREFIX } from '../../localcluster/admission-probes.ts'
+import { createNamespace } from '../../localcluster/namespaces.ts'
 import { startWebhookSuite } from '../harness/webhook-suite.ts'
-import { workerYaml } from '../harness/workers.ts'
+import { workerYaml } from '../../localcluster/workers.ts'
 
 const { cp } = await startWebhookSuite(t)
 

@@ -5,9 +5,9 @@
 // exactly for the Workers that exist, nothing left of the deleted ones.
 
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { ApiClient } from '../harness/api-client.ts'
+import type { ApiClient } from '../../localcluster/api-client.ts'
 import type { S3Server } from '../harness/s3-server.ts'
-import { workerManifest, workerPath } from '../harness/workers.ts'
+import { workerManifest, workerPath } from '../../localcluster/workers.ts'
 import { LABEL_WORKER, type Worker } from '../../api/worker.ts'
 import { depsKeys } from '../../reconciler/deps/store.ts'
 import type { Sandbox, SandboxClaim } from '../../reconciler/sandbox/objects.ts'

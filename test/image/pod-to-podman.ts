@@ -7,7 +7,7 @@
 
 import { chmod, mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { KubeObject } from '../harness/manifests.ts'
+import type { KubeObject } from '../../localcluster/manifests.ts'
 
 /** Where kubelet mounts the ServiceAccount token (automountServiceAccountToken). */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount'

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { parseAllDocuments } from 'yaml'
 
-const path = (relative: string): string => fileURLToPath(new URL(`../../manifests/${relative}`, import.meta.url))
+const path = (relative: string): string => fileURLToPath(new URL(`../manifests/${relative}`, import.meta.url))
 
 /** Paths of the manifests the harness and the local mode install. */
 export const MANIFESTS = {

@@ -3,7 +3,7 @@
 // `url: https://127.0.0.1:<port><path>` plus the server's CA bundle, then create-or-update.
 // Whether the API server already enforces them is a separate wait (admission-probes.ts).
 
-import { caBundle } from '../../certs/certs.ts'
+import { caBundle } from '../certs/certs.ts'
 import type { ApiClient } from './api-client.ts'
 import { loadManifests, type KubeObject } from './manifests.ts'
 import { applyObject, deleteObject } from './objects.ts'

@@ -6,7 +6,7 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createCA, issueCertificate, type KeyPair } from '../../certs/certs.ts'
+import { createCA, issueCertificate, type KeyPair } from '../certs/certs.ts'
 
 /** PEMs and the files they were written to. */
 export interface ControlPlanePki {

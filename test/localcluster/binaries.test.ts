@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { basename } from 'node:path'
 import { parseAllDocuments } from 'yaml'
-import { findKubeBinaries, findKwokBinaries, requireNodeBinaries } from './binaries.ts'
+import { findKubeBinaries, findKwokBinaries, requireNodeBinaries } from '../../localcluster/binaries.ts'
 
 const emptyDir = await mkdtemp(join(tmpdir(), 'wrc-binaries-'))
 t.teardown(() => rm(emptyDir, { recursive: true, force: true }))

@@ -2,7 +2,7 @@
 // and write status through the status subresource (the way the reconciler does, so admission on
 // `workers` never sees it).
 
-import { API_VERSION, KIND, PLURAL, type Worker, type WorkerSpec, type WorkerStatus } from '../../api/worker.ts'
+import { API_VERSION, KIND, PLURAL, type Worker, type WorkerSpec, type WorkerStatus } from '../api/worker.ts'
 import { stringify } from 'yaml'
 import { expectSuccess, type ApiClient } from './api-client.ts'
 

@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /** The repository's build script (tools/build.sh). */
-const BUILD_SCRIPT = fileURLToPath(new URL('../../tools/build.sh', import.meta.url))
+const BUILD_SCRIPT = fileURLToPath(new URL('../tools/build.sh', import.meta.url))
 /** util-linux flock(1): serializes concurrent builds of one module (parallel test files). */
 const FLOCK = '/usr/bin/flock'
 /** Measured cold builds on 2 cores, quiet to busy, for the progress line (README "Set up"). */
