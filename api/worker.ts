@@ -57,6 +57,16 @@ export const LABEL_CONTROLLER = 'agentteams.io/controller'
 /** Finalizer that guards cleanup of a Worker's runtime, deps and ServiceAccount. */
 export const FINALIZER = 'agentteams.io/cleanup'
 
+/**
+ * The REST path of the Workers in `namespace` (in every namespace when it is unset or empty), of
+ * Worker `name` there, or of that Worker's `status` subresource: the one place the API path is spelled.
+ */
+export function workerPath(namespace?: string, name?: string, subresource?: 'status'): string {
+  const ns = namespace ? `/namespaces/${encodeURIComponent(namespace)}` : ''
+  const one = name === undefined ? '' : `/${encodeURIComponent(name)}${subresource ? `/${subresource}` : ''}`
+  return `/apis/${API_VERSION}${ns}/${PLURAL}${one}`
+}
+
 /** `<resourcePrefix>worker-<name>`: the name of a Worker's Pod, Secret, ServiceAccount and SandboxClaim. */
 export function runtimeObjectName(resourcePrefix: string, workerName: string): string {
   return `${resourcePrefix}worker-${workerName}`

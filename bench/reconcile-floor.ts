@@ -5,14 +5,13 @@
 // No informers, queue, finalizer, status writes or Events: those are the controller's overhead.
 
 import { loadConfig } from '../config/config.ts'
-import type { Worker } from '../api/worker.ts'
+import { type Worker, workerPath } from '../api/worker.ts'
 import { systemClock } from '../reconciler/controller/clock.ts'
 import type { DepsStore } from '../reconciler/deps/store.ts'
 import { type KubeClient, resourcePath } from '../reconciler/controller/kube.ts'
 import { DepsMaterializer } from '../reconciler/sandbox/deps-materializer.ts'
 import { claimLabels, claimSpecHash, desiredSandboxClaim, desiredSandboxSet, SANDBOX_GROUP, SANDBOX_VERSION } from '../reconciler/sandbox/objects.ts'
 import { sandboxSettings, WORKER_IMAGE } from '../test/e2e/sandbox-settings.ts'
-import { workerPath } from '../localcluster/workers.ts'
 import { forEachLimit } from './pool.ts'
 
 /** What the controller child is configured with (controller-child.ts), so both write the same bytes. */

@@ -82,7 +82,7 @@ export async function serve(argv: readonly string[], env: NodeJS.ProcessEnv): Pr
   let local: LocalControlPlane | undefined
   try {
     if (cluster === 'local') {
-      // Loaded only here: the local mode is a development feature built on the test harness.
+      // Loaded only here, on demand: the local control plane is not in the image (localcluster/).
       const { startLocalControlPlane } = await import('../localcluster/local-mode.ts')
       local = await startLocalControlPlane({ log, webhook, caFile: 'certs/ca.crt' })
     }

@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto'
 import { expectSuccess, type ApiClient } from './api-client.ts'
 import { pollUntil } from './polling.ts'
-import { createWorker, patchWorkerStatus, workerManifest, workerPath } from './workers.ts'
+import { createWorker, patchWorkerStatus, workerManifest } from './workers.ts'
+import { workerPath } from '../api/worker.ts'
 
 /** The prefix kube-apiserver puts before our validating webhook's message (field-anchors.md §C1). */
 export const WEBHOOK_DENIAL_PREFIX = 'admission webhook "validate.workers.agentteams.io" denied the request: '

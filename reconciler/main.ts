@@ -10,7 +10,7 @@ import type { KubeConfig } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import type { Config } from '../config/config.ts'
-import { GROUP, KIND, PLURAL, VERSION, type Worker } from '../api/worker.ts'
+import { GROUP, KIND, PLURAL, VERSION, type Worker, workerPath } from '../api/worker.ts'
 import { type Backend, ownedSelector, type RuntimeNaming, WORKER_LABEL_SELECTOR } from './backend/contract.ts'
 import { PodBackend } from './pod/backend.ts'
 import { systemClock, type Clock } from './controller/clock.ts'
@@ -135,7 +135,7 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
   })
   const owned = ownedSelector(naming)
   const core = (plural: string, labelSelector: string, namespace = ns): Collection => ({ path: resourcePath({ group: '', version: 'v1', plural, namespace }), labelSelector })
-  const workerCollection: Collection = { path: resourcePath({ group: GROUP, version: VERSION, plural: PLURAL, namespace: ns }) }
+  const workerCollection: Collection = { path: workerPath(ns) }
   const sources: WatchSource<any>[] = [
     {
       ...source<Worker>('Worker', kubeconfig, kube, workerCollection, workerKey),

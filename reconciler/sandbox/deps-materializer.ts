@@ -4,7 +4,7 @@
 // token fresh: rewritten before 80% of its lifetime passed. Removes only folders the Worker owns.
 // Every failure is a DepsError with a CamelCase reason; no message ever holds a value or token.
 
-import { GROUP, PLURAL, VERSION, type Worker } from '../../api/worker.ts'
+import { type Worker, workerPath } from '../../api/worker.ts'
 import { DepsError, type RuntimeNaming, runtimeName, workerKey } from '../backend/contract.ts'
 import type { Clock } from '../controller/clock.ts'
 import { depsKeys, DepsStoreError, describeBody, type DepsKeys, type DepsObjectInfo, type DepsStore } from '../deps/store.ts'
@@ -230,7 +230,7 @@ export class DepsMaterializer {
 
   /** True while the Worker `owner` names still exists with the recorded uid (being deleted counts: its cleanup is pending). */
   async #isLive(worker: Worker, owner: DepsOwner): Promise<boolean> {
-    const path = resourcePath({ group: GROUP, version: VERSION, plural: PLURAL, namespace: owner.namespace, name: owner.name })
+    const path = workerPath(owner.namespace, owner.name)
     try {
       const found = await ignoreNotFound(this.#o.kube.request<Worker>({ method: 'GET', path }))
       return found?.metadata?.uid === owner.uid

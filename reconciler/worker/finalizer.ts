@@ -2,8 +2,8 @@
 // kube-runtime/src/finalizer.rs): add it before anything is created, run the cleanup, remove it
 // only after the cleanup succeeded. Every patch carries the resourceVersion it was based on.
 
-import { FINALIZER, PLURAL, GROUP, VERSION, type Worker } from '../../api/worker.ts'
-import { isNotFound, type KubeClient, PatchType, resourcePath } from '../controller/kube.ts'
+import { FINALIZER, type Worker, workerPath } from '../../api/worker.ts'
+import { isNotFound, type KubeClient, PatchType } from '../controller/kube.ts'
 import { workerKey } from '../backend/contract.ts'
 
 /** Typed failure of a finalizer patch: `<verb> finalizer of Worker <ns/name>: <cause>`. */
@@ -16,7 +16,7 @@ export function hasFinalizer(worker: Worker): boolean {
 }
 
 async function patchFinalizers(kube: KubeClient, worker: Worker, finalizers: string[], verb: string): Promise<Worker> {
-  const path = resourcePath({ group: GROUP, version: VERSION, plural: PLURAL, namespace: worker.metadata?.namespace, name: worker.metadata?.name })
+  const path = workerPath(worker.metadata?.namespace, worker.metadata?.name ?? '')
   try {
     // A merge patch replaces the whole list; the resourceVersion makes it fail (409) if the list moved.
     return await kube.request<Worker>({

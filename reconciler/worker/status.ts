@@ -2,9 +2,9 @@
 // the Ready / DepsMaterialized / BackendSwitchBlocked conditions. Computed as a whole, compared with
 // what is stored, and written through the status subresource only when it changed.
 
-import { GROUP, PLURAL, VERSION, type Condition, type Worker, type WorkerStatus } from '../../api/worker.ts'
+import { type Condition, type Worker, type WorkerStatus, workerPath } from '../../api/worker.ts'
 import { workerKey } from '../backend/contract.ts'
-import { type KubeClient, PatchType, resourcePath } from '../controller/kube.ts'
+import { type KubeClient, PatchType } from '../controller/kube.ts'
 import type { PrunedFields } from './status-pruning.ts'
 
 /** A condition as the reconciler decides it; timestamps and generation are filled in here. */
@@ -83,8 +83,7 @@ export function statusChanged(worker: Worker, next: WorkerStatus, pruned?: Prune
   return canonical(kept(worker.status ?? {})) !== canonical(kept(next))
 }
 
-const statusPath = (worker: Worker) =>
-  resourcePath({ group: GROUP, version: VERSION, plural: PLURAL, namespace: worker.metadata?.namespace, name: worker.metadata?.name, subresource: 'status' })
+const statusPath = (worker: Worker) => workerPath(worker.metadata?.namespace, worker.metadata?.name ?? '', 'status')
 
 /** One status merge patch; what the server kept of `status` teaches `pruned`. */
 async function patchStatus(kube: KubeClient, worker: Worker, status: Record<string, unknown>, pruned: PrunedFields | undefined): Promise<Worker> {

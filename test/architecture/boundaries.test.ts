@@ -40,12 +40,13 @@ const rules: Record<string, string[]> = {
   config: ['config', 'api'],
   server: ['server', 'api', 'config', 'certs'],
   reconciler: ['reconciler', 'api', 'config'],
+  localcluster: ['localcluster', 'api', 'certs'],
 }
 
 for (const [folder, allowed] of Object.entries(rules)) {
   t.test(`${folder}/ imports only ${allowed.join(', ')}`, async (t) => {
     const files = sources(folder)
-    if (folder === 'api' || folder === 'config') t.ok(files.length > 0, `${folder}/ has sources`)
+    if (folder !== 'server' && folder !== 'reconciler') t.ok(files.length > 0, `${folder}/ has sources`)
     for (const file of files) {
       for (const imported of importedFolders(file)) {
         t.ok(allowed.includes(imported), `${relative(root, file)} imports ${imported}/`)
@@ -88,14 +89,24 @@ t.test('the generic controller machinery knows nothing of Workers: no api/, no c
   }
 })
 
-t.test('production code never loads the test tree (only the dev-only local mode does)', async (t) => {
-  const production = ['api', 'config', 'server', 'reconciler', 'certs', 'cli', 'bin'].flatMap((dir) => sources(dir))
-  for (const file of production) {
-    if (relative(root, file) === 'cli/local.ts') continue
-    t.notOk(importedFolders(file).has('test'), `${relative(root, file)} does not import test/`)
+t.test('production code never loads the test tree', async (t) => {
+  const production = ['api', 'config', 'server', 'reconciler', 'certs', 'cli', 'bin', 'localcluster'].flatMap((dir) => sources(dir))
+  for (const file of production) t.notOk(importedFolders(file).has('test'), `${relative(root, file)} does not import test/`)
+})
+
+/** What a file loads when it is loaded: static imports and re-exports, type-only ones aside. */
+function loadedFiles(file: string): string[] {
+  const text = readFileSync(file, 'utf8')
+  const statics = text.matchAll(/^(?:import|export)\s+(?!type\s)[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|^import\s+['"](\.{1,2}\/[^'"]+)['"]/gm)
+  return [...statics].map((m) => relative(root, resolve(dirname(file), (m[1] ?? m[2]) as string)))
+}
+
+t.test('the local control plane is loaded only on demand, and only by serve', async (t) => {
+  const product = ['api', 'config', 'server', 'reconciler', 'certs', 'cli', 'bin'].flatMap((dir) => sources(dir))
+  for (const file of product) {
+    t.same(loadedFiles(file).filter((f) => f.startsWith('localcluster/')), [], `${relative(root, file)} loads no localcluster/ module when it loads`)
   }
-  const serve = readFileSync(join(root, 'cli/serve.ts'), 'utf8')
-  t.notMatch(serve, /^import (?!type )[^\n]*from '\.\/local\.ts'/m, 'serve.ts loads local.ts only dynamically (type imports aside)')
+  t.same(product.filter((file) => importedFiles(file).some((f) => f.startsWith('localcluster/'))).map((f) => relative(root, f)), ['cli/serve.ts'], 'only serve.ts refers to it')
 })
 
 t.test('the transition rule is stated in api/backend-runtime.ts only', async (t) => {

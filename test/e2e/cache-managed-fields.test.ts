@@ -6,7 +6,7 @@
 import t from 'tap'
 import type { KubernetesObject } from '@kubernetes/client-node'
 import { expectSuccess } from '../../localcluster/api-client.ts'
-import { createNamespace } from '../../localcluster/namespaces.ts'
+import { createNamespace } from '../harness/namespaces.ts'
 import { pollUntil } from '../../localcluster/polling.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
 import { kubeconfigFor } from './reconciler-kit.ts'

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { expectSuccess } from '../../localcluster/api-client.ts'
 import { startControlPlane, type ControlPlane } from '../../localcluster/control-plane.ts'
-import { createNamespace, waitForDefaultServiceAccount } from '../../localcluster/namespaces.ts'
+import { createNamespace, waitForDefaultServiceAccount } from '../harness/namespaces.ts'
 import { pollUntil } from '../../localcluster/polling.ts'
 import { BUILD_AND_START_TIMEOUT_MS, SUITE_TIMEOUT_MS } from '../harness/suite.ts'
 

@@ -17,7 +17,7 @@ import { runKubectl } from '../../localcluster/kubectl.ts'
 import { BUILD_AND_START_TIMEOUT_MS, SUITE_TIMEOUT_MS } from '../harness/suite.ts'
 import { createOwnedTempDir } from '../../localcluster/temp-dirs.ts'
 import { startTestWebhookServer } from '../harness/webhook-server.ts'
-import { workerYaml } from '../../localcluster/workers.ts'
+import { workerYaml } from '../harness/workers.ts'
 
 t.setTimeout(BUILD_AND_START_TIMEOUT_MS)
 const binaries = await findKubeBinaries()

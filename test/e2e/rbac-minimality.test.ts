@@ -10,7 +10,7 @@
 
 import t from 'tap'
 import type { KubeObject } from '../../localcluster/manifests.ts'
-import { createNamespace } from '../../localcluster/namespaces.ts'
+import { createNamespace } from '../harness/namespaces.ts'
 import { NAMESPACE, RELEASE, render } from '../chart/helm.ts'
 import { type Access, kubectlApply, LEASE, runScenarios, type RunOptions, startRbacEnv, waitForAccess } from './rbac-kit.ts'
 

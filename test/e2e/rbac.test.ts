@@ -8,7 +8,7 @@
 
 import t from 'tap'
 import { runKubectl } from '../../localcluster/kubectl.ts'
-import { createNamespace } from '../../localcluster/namespaces.ts'
+import { createNamespace } from '../harness/namespaces.ts'
 import { NAMESPACE, RELEASE, render } from '../chart/helm.ts'
 import { canI, CONTROLLER_USER, describeRefusal, kubectlApply, runScenarios, startRbacEnv, waitForAccess } from './rbac-kit.ts'
 

@@ -6,7 +6,7 @@ import t from 'tap'
 import { fileURLToPath } from 'node:url'
 import { expectSuccess } from '../../localcluster/api-client.ts'
 import { installCrds } from '../../localcluster/crds.ts'
-import { createNamespace } from '../../localcluster/namespaces.ts'
+import { createNamespace } from '../harness/namespaces.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
 
 const CRD_FILES = ['sandboxes', 'sandboxclaims', 'sandboxsets'].map((plural) =>

@@ -6,9 +6,9 @@
 // and takes the Worker's deps with it. The tests play the OpenKruise controller; kwok runs the Pods.
 
 import t, { type Test } from 'tap'
-import { createNamespace } from '../../localcluster/namespaces.ts'
-import { createWorker, workerPath } from '../../localcluster/workers.ts'
-import type { Worker } from '../../api/worker.ts'
+import { createNamespace } from '../harness/namespaces.ts'
+import { createWorker } from '../../localcluster/workers.ts'
+import { workerPath, type Worker } from '../../api/worker.ts'
 import { depsKeys } from '../../reconciler/deps/store.ts'
 import { condition, eventually, getJson, waitForPodRunning, patchWorkerSpec, podPath, saPath, findWorker, waitForPhase } from './reconciler-kit.ts'
 import {

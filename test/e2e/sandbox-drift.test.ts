@@ -4,7 +4,7 @@
 // a sandbox whose claim the provider already removed. The tests play the OpenKruise controller.
 
 import t, { type Test } from 'tap'
-import { createNamespace } from '../../localcluster/namespaces.ts'
+import { createNamespace } from '../harness/namespaces.ts'
 import { createWorker } from '../../localcluster/workers.ts'
 import type { Worker } from '../../api/worker.ts'
 import { depsKeys } from '../../reconciler/deps/store.ts'

@@ -5,7 +5,7 @@
 import t from 'tap'
 import { installCrds } from '../../localcluster/crds.ts'
 import { MANIFESTS } from '../../localcluster/manifests.ts'
-import { createNamespace } from '../../localcluster/namespaces.ts'
+import { createNamespace } from '../harness/namespaces.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
 import { createWorker } from '../../localcluster/workers.ts'
 import type { Worker } from '../../api/worker.ts'

@@ -5,7 +5,7 @@
 import t, { type Test } from 'tap'
 import { installCrds } from '../../localcluster/crds.ts'
 import { MANIFESTS } from '../../localcluster/manifests.ts'
-import { createNamespace } from '../../localcluster/namespaces.ts'
+import { createNamespace } from '../harness/namespaces.ts'
 import { startS3Server } from '../harness/s3-server.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
 import { createWorker } from '../../localcluster/workers.ts'

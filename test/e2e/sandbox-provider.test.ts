@@ -5,8 +5,9 @@
 // Sandbox is backed by a Pod that runs on the fake Node and goes with its Sandbox (garbage collection).
 
 import t from 'tap'
-import { createNamespace } from '../../localcluster/namespaces.ts'
-import { createWorker, workerPath } from '../../localcluster/workers.ts'
+import { createNamespace } from '../harness/namespaces.ts'
+import { createWorker } from '../../localcluster/workers.ts'
+import { workerPath } from '../../api/worker.ts'
 import type { Sandbox } from '../../reconciler/sandbox/objects.ts'
 import { eventually, findWorker, getJson, podPath, waitForPhase } from './reconciler-kit.ts'
 import { bindSandbox, getClaim, poolSandboxes, startSandboxController, startSandboxSuite } from './sandbox-kit.ts'

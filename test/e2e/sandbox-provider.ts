@@ -8,7 +8,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { ApiClient } from '../../localcluster/api-client.ts'
-import { waitForDefaultServiceAccount } from '../../localcluster/namespaces.ts'
+import { waitForDefaultServiceAccount } from '../harness/namespaces.ts'
 import { pollUntil } from '../../localcluster/polling.ts'
 import type { Condition, Sandbox, SandboxClaim, SandboxSet } from '../../reconciler/sandbox/objects.ts'
 

@@ -7,10 +7,10 @@ import t from 'tap'
 import { POLICY_DENIAL_PREFIX, waitForBackendRuleEnforced } from '../../localcluster/admission-probes.ts'
 import { installCrds } from '../../localcluster/crds.ts'
 import { MANIFESTS } from '../../localcluster/manifests.ts'
-import { createNamespace } from '../../localcluster/namespaces.ts'
+import { createNamespace } from '../harness/namespaces.ts'
 import { applyManifestFile } from '../../localcluster/objects.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
-import { workerYaml } from '../../localcluster/workers.ts'
+import { workerYaml } from '../harness/workers.ts'
 import { LEGACY_TO_SANDBOX, SLEEPING_SANDBOX_TO_POD } from './expected-messages.ts'
 
 const cp = await startSuiteControlPlane(t)

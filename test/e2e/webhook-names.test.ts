@@ -4,9 +4,9 @@
 
 import t from 'tap'
 import { WEBHOOK_DENIAL_PREFIX } from '../../localcluster/admission-probes.ts'
-import { createNamespace } from '../../localcluster/namespaces.ts'
+import { createNamespace } from '../harness/namespaces.ts'
 import { startWebhookSuite } from '../harness/webhook-suite.ts'
-import { workerYaml } from '../../localcluster/workers.ts'
+import { workerYaml } from '../harness/workers.ts'
 
 const { cp } = await startWebhookSuite(t)
 

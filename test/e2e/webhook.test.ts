@@ -9,11 +9,11 @@ import { parse } from 'yaml'
 import { WARNING_RESOURCES_IGNORED } from '../../server/mutate-worker.ts'
 import { POLICY_DENIAL_PREFIX, WEBHOOK_DENIAL_PREFIX, waitForBackendRuleEnforced, waitForBackendRuleLifted } from '../../localcluster/admission-probes.ts'
 import { MANIFESTS } from '../../localcluster/manifests.ts'
-import { createNamespace } from '../../localcluster/namespaces.ts'
+import { createNamespace } from '../harness/namespaces.ts'
 import { applyManifestFile } from '../../localcluster/objects.ts'
 import { startWebhookSuite } from '../harness/webhook-suite.ts'
 import { unregisterWebhooks } from '../../localcluster/webhooks.ts'
-import { workerYaml } from '../../localcluster/workers.ts'
+import { workerYaml } from '../harness/workers.ts'
 import { LEGACY_TO_SANDBOX, SLEEPING_SANDBOX_TO_POD } from './expected-messages.ts'
 
 const { cp } = await startWebhookSuite(t)

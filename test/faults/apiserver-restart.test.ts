@@ -4,7 +4,7 @@
 // deleted Workers leave nothing behind.
 
 import t from 'tap'
-import { createNamespace } from '../../localcluster/namespaces.ts'
+import { createNamespace } from '../harness/namespaces.ts'
 import { eventually } from '../e2e/reconciler-kit.ts'
 import { audit, BURST_SECRET, createBurst, deleteWorker, names, waitConverged } from './burst-kit.ts'
 import { startBurstController, startBurstSuite } from './burst-suite.ts'

@@ -4,7 +4,7 @@
 // status is lost, deps exist exactly once per Worker.
 
 import t from 'tap'
-import { createNamespace } from '../../localcluster/namespaces.ts'
+import { createNamespace } from '../harness/namespaces.ts'
 import { eventually, getJson } from '../e2e/reconciler-kit.ts'
 import { LEASE } from '../e2e/reconciler-lease.ts'
 import { audit, BURST_SECRET, createBurst, getWorker, names, startProvider, waitConverged } from './burst-kit.ts'

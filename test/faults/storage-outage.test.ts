@@ -4,7 +4,7 @@
 // StoreUnavailable); after the store comes back every Worker converges with nothing doubled.
 
 import t from 'tap'
-import { createNamespace } from '../../localcluster/namespaces.ts'
+import { createNamespace } from '../harness/namespaces.ts'
 import { condition, eventually } from '../e2e/reconciler-kit.ts'
 import { audit, BURST_SECRET, createBurst, getWorker, names, waitConverged } from './burst-kit.ts'
 import { startBurstController, startBurstSuite } from './burst-suite.ts'

@@ -6,7 +6,7 @@ import { WEBHOOK_DENIAL_PREFIX, waitForBackendRuleEnforced, waitForDefaulting } 
 import type { ControlPlane } from '../../localcluster/control-plane.ts'
 import { installCrds } from '../../localcluster/crds.ts'
 import { MANIFESTS } from '../../localcluster/manifests.ts'
-import { createNamespace } from '../../localcluster/namespaces.ts'
+import { createNamespace } from './namespaces.ts'
 import { startSuiteControlPlane, type SuiteTest } from './suite.ts'
 import { startTestWebhookServer, type TestWebhookServer } from './webhook-server.ts'
 import { registerWebhooks } from '../../localcluster/webhooks.ts'

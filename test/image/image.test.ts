@@ -20,14 +20,16 @@ import { WEBHOOK_DENIAL_PREFIX, waitForBackendRuleEnforced, waitForDefaulting } 
 import { installCrds } from '../../localcluster/crds.ts'
 import { onProcessExit } from '../../localcluster/exit-cleanup.ts'
 import { MANIFESTS } from '../../localcluster/manifests.ts'
-import { createNamespace, ensureNamespace } from '../../localcluster/namespaces.ts'
+import { ensureNamespace } from '../../localcluster/namespaces.ts'
+import { createNamespace } from '../harness/namespaces.ts'
 import { applyObject } from '../../localcluster/objects.ts'
 import { pollUntil } from '../../localcluster/polling.ts'
 import { freePorts } from '../../localcluster/ports.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
 import { createOwnedTempDir } from '../../localcluster/temp-dirs.ts'
 import { rewriteClientConfig } from '../../localcluster/webhooks.ts'
-import { workerPath, workerYaml } from '../../localcluster/workers.ts'
+import { workerPath } from '../../api/worker.ts'
+import { workerYaml } from '../harness/workers.ts'
 import { find, NAMESPACE, RELEASE, render, run } from '../chart/helm.ts'
 import { certificateBodiesIn, listFiles, machineOnlyCertificates, mountImage, saveImage, unmountImage } from './image-contents.ts'
 import { podRun } from './pod-to-podman.ts'
@@ -83,6 +85,7 @@ t.test('the container image', { skip }, async (t) => {
     const files = await listFiles(app, (path) => path.startsWith('node_modules'))
     t.ok(files.includes('bin/worker-runtime-controller.ts'), 'the sources')
     t.same(files.filter((f) => /(^|\/)test\/|\.test\.ts$/.test(f)), [], 'no test file')
+    t.same(files.filter((f) => f.startsWith('localcluster/')), [], 'no local control plane (localcluster/)')
     t.same(files.filter((f) => f.startsWith('certs/') && f !== 'certs/certs.ts'), [], 'no local key material')
     t.notOk(existsSync(join(root, 'run', 'secrets', 'npm-ca')), 'no trace of the build secret')
 
