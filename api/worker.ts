@@ -1,6 +1,8 @@
 // The Worker API (agentteams.io/v1beta1, kind Worker): types and constants shared by the webhook
-// server and the reconciler. Pure data: this folder imports nothing outside itself.
+// server and the reconciler. Pure data: this folder imports nothing outside itself but types.
 // Field names and enums follow the upstream CRD so an upstream-installed CRD can be guarded too.
+
+import type { ObjectMeta } from './meta.ts'
 
 /** API group of the Worker custom resource. */
 export const GROUP = 'agentteams.io'
@@ -110,20 +112,6 @@ export interface WorkerStatus {
   conditions?: Condition[]
   /** Upstream's provisioner: the Worker's Matrix room (its runtime gets it as AGENTTEAMS_WORKER_ROOM_ID). */
   roomID?: string
-  [field: string]: unknown
-}
-
-export interface ObjectMeta {
-  name?: string
-  namespace?: string
-  uid?: string
-  generation?: number
-  resourceVersion?: string
-  labels?: Record<string, string>
-  annotations?: Record<string, string>
-  finalizers?: string[]
-  deletionTimestamp?: string
-  creationTimestamp?: string
   [field: string]: unknown
 }
 

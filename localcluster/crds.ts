@@ -3,7 +3,7 @@
 // served version discoverable, because clients that cache discovery fail before that.
 
 import type { ApiClient } from './api-client.ts'
-import { loadManifests, type KubeObject } from './manifests.ts'
+import { loadManifests, type Manifest } from './manifests.ts'
 import { applyObject, describeObject } from './objects.ts'
 import { pollUntil } from './polling.ts'
 
@@ -15,7 +15,7 @@ function conditionTrue(crd: any, type: string): boolean {
 }
 
 /** Waits until `crd` is established, its names accepted, and each served version is discoverable. */
-export async function waitForCrd(api: ApiClient, crd: KubeObject): Promise<void> {
+export async function waitForCrd(api: ApiClient, crd: Manifest): Promise<void> {
   const path = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`
   await pollUntil(`${describeObject(crd)} Established and NamesAccepted`, async () => {
     const response = await api.request('GET', path)
@@ -33,7 +33,7 @@ export async function waitForCrd(api: ApiClient, crd: KubeObject): Promise<void>
 }
 
 /** Creates or updates every CRD in `files` and waits until all are usable. */
-export async function installCrds(api: ApiClient, files: readonly string[]): Promise<KubeObject[]> {
+export async function installCrds(api: ApiClient, files: readonly string[]): Promise<Manifest[]> {
   const crds = (await Promise.all(files.map(loadManifests))).flat()
   for (const crd of crds) await applyObject(api, crd)
   for (const crd of crds) await waitForCrd(api, crd)

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { parseAllDocuments } from 'yaml'
+import type { ObjectMeta } from '../api/meta.ts'
 
 const path = (relative: string): string => fileURLToPath(new URL(`../manifests/${relative}`, import.meta.url))
 
@@ -24,11 +25,11 @@ export const OPENKRUISE_CRDS = ['sandboxes', 'sandboxclaims', 'sandboxsets'].map
   path(`openkruise/${plural}.agents.kruise.io.yaml`),
 )
 
-/** A Kubernetes object as parsed from YAML. */
-export interface KubeObject {
+/** A Kubernetes object as parsed from YAML: named metadata (api/meta.ts), the rest as written. */
+export interface Manifest {
   apiVersion: string
   kind: string
-  metadata: { name: string; namespace?: string; resourceVersion?: string; [key: string]: unknown }
+  metadata: ObjectMeta & { name: string }
   [key: string]: any
 }
 
@@ -38,17 +39,17 @@ export class ManifestError extends Error {
 }
 
 /** Every non-empty YAML document of `file`, in order. */
-export async function loadManifests(file: string): Promise<KubeObject[]> {
+export async function loadManifests(file: string): Promise<Manifest[]> {
   let text: string
   try {
     text = await readFile(file, 'utf8')
   } catch (cause) {
     throw new ManifestError(`read manifest ${file}: ${(cause as Error).message}`, { cause })
   }
-  const objects: KubeObject[] = []
+  const objects: Manifest[] = []
   for (const doc of parseAllDocuments(text)) {
     if (doc.errors.length > 0) throw new ManifestError(`parse manifest ${file}: ${doc.errors[0]?.message}`)
-    const value = doc.toJS() as KubeObject | null
+    const value = doc.toJS() as Manifest | null
     if (value === null || value === undefined) continue
     if (!value.apiVersion || !value.kind || !value.metadata?.name) {
       throw new ManifestError(`parse manifest ${file}: a document lacks apiVersion, kind or metadata.name`)

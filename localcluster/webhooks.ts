@@ -5,7 +5,7 @@
 
 import { caBundle } from '../certs/certs.ts'
 import type { ApiClient } from './api-client.ts'
-import { loadManifests, type KubeObject } from './manifests.ts'
+import { loadManifests, type Manifest } from './manifests.ts'
 import { applyObject, deleteObject } from './objects.ts'
 
 /** Kinds whose `webhooks[].clientConfig` the rewrite touches. */
@@ -25,7 +25,7 @@ export class WebhookConfigurationError extends Error {
 }
 
 /** A copy of `configuration` whose every webhook calls `endpoint` at its own path. */
-export function rewriteClientConfig(configuration: KubeObject, endpoint: WebhookEndpoint): KubeObject {
+export function rewriteClientConfig(configuration: Manifest, endpoint: WebhookEndpoint): Manifest {
   if (!WEBHOOK_KINDS.has(configuration.kind)) return configuration
   const base = endpoint.url.replace(/\/+$/, '')
   const copy = structuredClone(configuration)
@@ -43,7 +43,7 @@ export function rewriteClientConfig(configuration: KubeObject, endpoint: Webhook
  * what was applied. Start the webhook server first: with failurePolicy Fail, matching requests fail
  * until it listens.
  */
-export async function registerWebhooks(api: ApiClient, files: readonly string[], endpoint: WebhookEndpoint): Promise<KubeObject[]> {
+export async function registerWebhooks(api: ApiClient, files: readonly string[], endpoint: WebhookEndpoint): Promise<Manifest[]> {
   const configurations = (await Promise.all(files.map(loadManifests))).flat().map((c) => rewriteClientConfig(c, endpoint))
   for (const configuration of configurations) await applyObject(api, configuration)
   return configurations

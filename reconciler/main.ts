@@ -11,13 +11,14 @@ import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import type { Config } from '../config/config.ts'
 import { GROUP, KIND, PLURAL, VERSION, type Worker, workerPath } from '../api/worker.ts'
-import { type Backend, ownedSelector, type RuntimeNaming, WORKER_LABEL_SELECTOR } from './backend/contract.ts'
+import { type Backend, ownedSelector, type RuntimeNaming, WORKER_LABEL_SELECTOR, workerKey } from './backend/contract.ts'
+import type { KubeObject } from '../api/meta.ts'
 import { PodBackend } from './pod/backend.ts'
 import { systemClock, type Clock } from './controller/clock.ts'
 import { type CacheReader, Controller, type WatchSource } from './controller/controller.ts'
 import type { BackendContext } from './backend/context.ts'
 import { createEventRecorder } from './backend/events.ts'
-import type { ObjectWithMeta } from './controller/informer.ts'
+import { type ObjectWithMeta, parseObjectKey } from './controller/informer.ts'
 import { type Collection, createKubeClient, createListWatch, type KubeClient, listCollection, resourcePath } from './controller/kube.ts'
 import { observeApiRequests } from './controller/kube-metrics.ts'
 import { LeaderElector } from './controller/leader.ts'
@@ -26,7 +27,7 @@ import { credentialSettings, type ReconcilerOptions, resolveOptions, workerImage
 import { OwnWrites, trackOwnWrites } from './controller/own-writes.ts'
 import { createWorkerReconciler } from './worker/reconcile.ts'
 import { PrunedFields } from './worker/status-pruning.ts'
-import { type KubeObject, RuntimeKind, RuntimeObjects } from './worker/runtime-objects.ts'
+import { RuntimeKind, RuntimeObjects } from './worker/runtime-objects.ts'
 import { extraKind, extraNamespaces, runtimeEnqueueKeys, runtimeIndexKeys, type RuntimeWatchScope, scopedKind } from './backend/runtime-watch.ts'
 
 export interface StartReconcilerOptions {
@@ -72,14 +73,14 @@ async function podNamespace(): Promise<string> {
 function source<T extends ObjectWithMeta>(kind: string, kubeconfig: KubeConfig, kube: KubeClient, collection: Collection, keys: (o: T) => string[]): WatchSource<T> {
   return {
     kind,
-    create: () => createListWatch(kubeconfig, kube, collection) as never,
+    create: () => createListWatch<T>(kubeconfig, kube, collection),
     list: () => listCollection(kube, collection),
     keys,
   }
 }
 
 /** A Worker's own key. */
-const workerKey = (w: Worker): string[] => [`${w.metadata?.namespace ?? ''}/${w.metadata?.name ?? ''}`]
+const workerKeys = (w: Worker): string[] => [workerKey(w)]
 
 /** The Worker key an owned object maps to, from its `agentteams.io/worker` label. */
 const ownerKey = runtimeIndexKeys
@@ -116,7 +117,7 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
   const ns = settings.watchNamespace || undefined
   const scope: RuntimeWatchScope = { namespace: ns, legacyNamespaces: config.legacyNamespaces }
   const workerKeysNamed = (name: string): string[] =>
-    (controller?.cache<Worker>('Worker').list() ?? []).filter((w) => w.metadata?.name === name).map((w) => workerKey(w)[0]!)
+    (controller?.cache<Worker>('Worker').list() ?? []).filter((w) => w.metadata?.name === name).map(workerKey)
   const runtimeKeys = runtimeEnqueueKeys(scope, workerKeysNamed)
   const events = createEventRecorder({ kube, component: config.controllerName, instance: identity, clock, log })
   const lifetime = new AbortController()
@@ -129,8 +130,8 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
   const ownWrites = new OwnWrites({
     clock,
     cachedVersion: (key) => {
-      const slash = key.indexOf('/')
-      return controller?.cache<Worker>('Worker').get(key.slice(slash + 1), key.slice(0, slash) || undefined)?.metadata?.resourceVersion
+      const { namespace, name } = parseObjectKey(key)
+      return controller?.cache<Worker>('Worker').get(name, namespace)?.metadata?.resourceVersion
     },
   })
   const owned = ownedSelector(naming)
@@ -138,9 +139,9 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
   const workerCollection: Collection = { path: workerPath(ns) }
   const sources: WatchSource<any>[] = [
     {
-      ...source<Worker>('Worker', kubeconfig, kube, workerCollection, workerKey),
+      ...source<Worker>('Worker', kubeconfig, kube, workerCollection, workerKeys),
       primary: true,
-      isEcho: (w: Worker) => ownWrites.isEcho(workerKey(w)[0]!, w.metadata?.resourceVersion),
+      isEcho: (w: Worker) => ownWrites.isEcho(workerKey(w), w.metadata?.resourceVersion),
     },
     // Every Worker-labelled Pod, whatever controller made it: the upstream controller's are the
     // Worker's runtime too (product.md §11.1), in the scope and in each legacy namespace outside it.
@@ -161,7 +162,7 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
       const name = scopedKind(kind, namespace, scope)
       return name !== undefined && watched.has(name) ? cache<KubeObject & ObjectWithMeta>(name) : undefined
     },
-    workerNamespaces: (name) => workerKeysNamed(name).map((key) => key.slice(0, key.indexOf('/'))),
+    workerNamespaces: (name) => workerKeysNamed(name).map((key) => parseObjectKey(key).namespace ?? ''),
   })
   // What the installed Worker CRD prunes of the status (upstream's has no conditions), learned from
   // the status writes' responses so that an unchanged status is never written again.

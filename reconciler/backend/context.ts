@@ -5,6 +5,7 @@
 import type { KubeConfig } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
+import type { KubeObject } from '../../api/meta.ts'
 import type { Clock } from '../controller/clock.ts'
 import type { CacheReader } from '../controller/controller.ts'
 import type { ObjectWithMeta } from '../controller/informer.ts'
@@ -25,7 +26,7 @@ export interface BackendContext {
   /** Where the Worker-labelled runtime objects are watched (the namespace, plus legacy namespaces). */
   scope: RuntimeWatchScope
   /** The Worker keys a change of a runtime object enqueues (runtime-watch.ts). */
-  runtimeKeys: (obj: ObjectWithMeta & { metadata?: { labels?: Record<string, string> } }) => string[]
+  runtimeKeys: (obj: KubeObject) => string[]
   events: EventRecorder
   clock: Clock
   log: Logger

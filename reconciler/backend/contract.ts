@@ -2,6 +2,8 @@
 // plus the naming, labels and owner reference every backend's objects share (product.md §7).
 // A backend only touches its own objects; the transition rule stays in api/backend-runtime.ts.
 
+import type { V1OwnerReference } from '@kubernetes/client-node'
+import type { KubeObject } from '../../api/meta.ts'
 import { API_VERSION, KIND, LABEL_CONTROLLER, LABEL_WORKER, runtimeObjectName, type Worker } from '../../api/worker.ts'
 
 /** What exists of a Worker's runtime on one backend, normalized. */
@@ -103,7 +105,7 @@ export function runtimeLabels(naming: RuntimeNaming, worker: Worker): Record<str
 }
 
 /** True when `obj` carries this controller's `agentteams.io/controller` label: made by this controller. */
-export function isOwnObject(obj: { metadata?: { labels?: Record<string, string> } } | undefined, naming: Pick<RuntimeNaming, 'controllerName'>): boolean {
+export function isOwnObject(obj: KubeObject | undefined, naming: Pick<RuntimeNaming, 'controllerName'>): boolean {
   return obj?.metadata?.labels?.[LABEL_CONTROLLER] === naming.controllerName
 }
 
@@ -119,18 +121,31 @@ export function ownedSelector(naming: RuntimeNaming): string {
 }
 
 /** The controller owner reference to `worker` (so garbage collection removes its objects too). */
-export function ownerReference(worker: Worker): Record<string, unknown> {
+export function ownerReference(worker: Worker): V1OwnerReference {
   return {
     apiVersion: API_VERSION,
     kind: KIND,
-    name: worker.metadata?.name,
-    uid: worker.metadata?.uid,
+    name: worker.metadata?.name ?? '',
+    uid: worker.metadata?.uid ?? '',
     controller: true,
     blockOwnerDeletion: true,
   }
 }
 
+/**
+ * `namespace/name`: the key of Worker `name` in `namespace` — its queue key, and the owner key its
+ * runtime objects in that namespace are indexed by (runtime-watch.ts).
+ */
+export function workerKeyOf(namespace: string, name: string): string {
+  return `${namespace}/${name}`
+}
+
 /** `namespace/name` of a Worker, for messages and queue keys. */
 export function workerKey(worker: Worker): string {
-  return `${worker.metadata?.namespace ?? ''}/${worker.metadata?.name ?? ''}`
+  return workerKeyOf(worker.metadata?.namespace ?? '', worker.metadata?.name ?? '')
+}
+
+/** The Worker an object is labelled for (`agentteams.io/worker`), if any. */
+export function workerLabel(obj: KubeObject | undefined): string | undefined {
+  return obj?.metadata?.labels?.[LABEL_WORKER]
 }

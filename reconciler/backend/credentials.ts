@@ -4,6 +4,7 @@
 // `get` only, never a list), validated (every key present, UTF-8, no NUL, bounded), never logged.
 
 import { workerName } from '../../api/defaults.ts'
+import type { KubeObject } from '../../api/meta.ts'
 import type { Worker } from '../../api/worker.ts'
 import { RuntimeState, type BackendStatus } from './contract.ts'
 import { ignoreNotFound, type KubeClient, resourcePath } from '../controller/kube.ts'
@@ -57,8 +58,7 @@ export type Credentials =
   | { state: 'invalid'; namespace: string; name: string; reason: string; message: string }
   | { state: 'ready'; namespace: string; name: string; resourceVersion: string; values: Record<string, string> }
 
-interface Secret {
-  metadata?: { resourceVersion?: string }
+interface Secret extends KubeObject {
   data?: Record<string, string>
 }
 

@@ -4,6 +4,7 @@
 
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
+import { metaTime } from '../../api/meta.ts'
 import { API_VERSION, KIND, type Worker } from '../../api/worker.ts'
 import type { Clock } from '../controller/clock.ts'
 import { describeError, type KubeClient, resourcePath } from '../controller/kube.ts'
@@ -48,7 +49,7 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
   return {
     record(worker, type, reason, message) {
       const ns = worker.metadata?.namespace ?? 'default'
-      const now = new Date(options.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z')
+      const now = metaTime(options.clock.now())
       const body = {
         apiVersion: 'v1',
         kind: 'Event',

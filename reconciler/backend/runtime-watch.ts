@@ -4,7 +4,8 @@
 // by `<its namespace>/<label>`; a change enqueues that Worker and, for an object in a legacy
 // namespace, every Worker of that name (which one it belongs to is the reconcile's to decide).
 
-import { LABEL_WORKER } from '../../api/worker.ts'
+import type { KubeObject } from '../../api/meta.ts'
+import { workerKeyOf, workerLabel } from './contract.ts'
 
 /** The namespaces runtime objects are watched in. */
 export interface RuntimeWatchScope {
@@ -12,10 +13,6 @@ export interface RuntimeWatchScope {
   namespace: string | undefined
   /** AGENTTEAMS_LEGACY_NAMESPACES. */
   legacyNamespaces: readonly string[]
-}
-
-interface Labelled {
-  metadata?: { namespace?: string; labels?: Record<string, string> }
 }
 
 /** The legacy namespaces that need informers of their own (outside a single watched namespace). */
@@ -36,20 +33,20 @@ export function scopedKind(kind: string, namespace: string, scope: RuntimeWatchS
 }
 
 /** The owner-index key of a runtime object: `<its namespace>/<worker label>`. */
-export function runtimeIndexKeys(obj: Labelled): string[] {
-  const worker = obj.metadata?.labels?.[LABEL_WORKER]
-  return worker ? [`${obj.metadata?.namespace ?? ''}/${worker}`] : []
+export function runtimeIndexKeys(obj: KubeObject): string[] {
+  const worker = workerLabel(obj)
+  return worker ? [workerKeyOf(obj.metadata?.namespace ?? '', worker)] : []
 }
 
 /**
  * The Worker keys a change of a runtime object enqueues: its index key, plus, in a legacy
  * namespace, the keys `workerKeysNamed` gives for the label's name.
  */
-export function runtimeEnqueueKeys(scope: RuntimeWatchScope, workerKeysNamed: (name: string) => string[]): (obj: Labelled) => string[] {
+export function runtimeEnqueueKeys(scope: RuntimeWatchScope, workerKeysNamed: (name: string) => string[]): (obj: KubeObject) => string[] {
   const legacy = new Set(scope.legacyNamespaces)
   return (obj) => {
     const keys = runtimeIndexKeys(obj)
-    const worker = obj.metadata?.labels?.[LABEL_WORKER]
+    const worker = workerLabel(obj)
     if (!worker || !legacy.has(obj.metadata?.namespace ?? '')) return keys
     return [...new Set([...keys, ...workerKeysNamed(worker)])]
   }

@@ -2,6 +2,7 @@
 // token is issued for, on either backend. Created before the runtime, removed only when the Worker
 // is deleted (by the finalizer), never when it merely stops.
 
+import type { KubeObject } from '../../api/meta.ts'
 import type { Worker } from '../../api/worker.ts'
 import { isOwnObject, ownerReference, runtimeLabels, runtimeName, type RuntimeNaming } from './contract.ts'
 import { ignoreNotFound, isAlreadyExists, isConflict, type KubeClient, resourcePath } from '../controller/kube.ts'
@@ -15,7 +16,7 @@ export class ServiceAccountError extends Error {
 
 /** Where a ServiceAccount already seen can be looked up without a request (the reconciler's informer cache). */
 export interface ServiceAccountCache {
-  get(name: string, namespace?: string): unknown
+  get(name: string, namespace?: string): KubeObject | undefined
 }
 
 /**
@@ -42,10 +43,6 @@ export async function ensureServiceAccount(kube: KubeClient, naming: RuntimeNami
   return name
 }
 
-interface ServiceAccount {
-  metadata?: { uid?: string; labels?: Record<string, string> }
-}
-
 /**
  * Deletes the Worker's ServiceAccount when this controller made it (`cache` holds only those); a
  * missing one is fine. Another controller's account of the same name (the upstream controller's,
@@ -55,7 +52,7 @@ interface ServiceAccount {
 export async function deleteServiceAccount(kube: KubeClient, naming: RuntimeNaming, worker: Worker, cache?: ServiceAccountCache): Promise<void> {
   const name = runtimeName(naming, worker)
   const namespace = worker.metadata?.namespace
-  const account = cache?.get(name, namespace) as ServiceAccount | undefined
+  const account = cache?.get(name, namespace)
   if (!isOwnObject(account, naming)) return
   const body = { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: account?.metadata?.uid } }
   await ignoreNotFound(kube.request({ method: 'DELETE', path: path(namespace, name), body })).catch((cause) => {

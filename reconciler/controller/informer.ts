@@ -2,6 +2,7 @@
 // and its watch can go silent (field-anchors.md §A3, §F): this supervisor restarts it with jittered
 // backoff, relists when the watch has been quiet too long and periodically, and counts what it missed.
 
+import type { V1ObjectMeta } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
 import { backoffDelay, type BackoffPolicy } from './backoff.ts'
 import { systemClock, sleep, type Clock, type TimerHandle } from './clock.ts'
@@ -10,7 +11,18 @@ import { RestartReason, type ReconcilerMetrics } from './metrics.ts'
 
 /** The parts of a Kubernetes object the supervisor reads. */
 export interface ObjectWithMeta {
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string }
+  metadata?: Pick<V1ObjectMeta, 'name' | 'namespace' | 'resourceVersion'>
+}
+
+/** `namespace/name` of an object: its key in a cache and, for the primary kind, in the queue. */
+export function objectKey(o: ObjectWithMeta): string {
+  return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`
+}
+
+/** The namespace (undefined for a cluster-scoped key `/name`) and name of an objectKey. */
+export function parseObjectKey(key: string): { namespace: string | undefined; name: string } {
+  const slash = key.indexOf('/')
+  return { namespace: key.slice(0, Math.max(0, slash)) || undefined, name: key.slice(slash + 1) }
 }
 
 /** The subset of client-node's `Informer & ObjectCache` (ListWatch) used here. */
@@ -53,7 +65,6 @@ export interface SupervisedInformerOptions<T extends ObjectWithMeta> {
   missGraceMs?: number
 }
 
-const keyOf = (o: ObjectWithMeta): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`
 const rvNumber = (rv: string | undefined): number => (rv && /^\d+$/.test(rv) ? Number(rv) : NaN)
 
 /**
@@ -158,7 +169,7 @@ export class SupervisedInformer<T extends ObjectWithMeta> {
   private async countMisses(): Promise<number> {
     const listed = await this.o.list()
     const suspects = (): { listedAhead: ObjectWithMeta[]; cachedOnly: T[] } => {
-      const byKey = new Map(listed.items.map((o) => [keyOf(o), o]))
+      const byKey = new Map(listed.items.map((o) => [objectKey(o), o]))
       const listedAhead = listed.items.filter((o) => {
         const cached = this.cacheGet(o)
         if (!cached) return true
@@ -167,7 +178,7 @@ export class SupervisedInformer<T extends ObjectWithMeta> {
         return !(rvNumber(cached.metadata?.resourceVersion) > rvNumber(o.metadata?.resourceVersion))
       })
       const listRv = rvNumber(listed.resourceVersion)
-      const cachedOnly = this.list().filter((o) => !byKey.has(keyOf(o)) && !(rvNumber(o.metadata?.resourceVersion) > listRv))
+      const cachedOnly = this.list().filter((o) => !byKey.has(objectKey(o)) && !(rvNumber(o.metadata?.resourceVersion) > listRv))
       return { listedAhead, cachedOnly }
     }
     const first = suspects()
@@ -233,13 +244,13 @@ export class SupervisedInformer<T extends ObjectWithMeta> {
     this.lastEventAt = this.lastVerifyAt = this.clock.now()
     const seen = new Set<string>()
     for (const obj of this.buffered.splice(0)) {
-      seen.add(keyOf(obj))
+      seen.add(objectKey(obj))
       this.o.onChange(obj)
     }
     if (old) {
       // Objects the old cache held that the fresh list no longer has were deleted unseen.
       for (const obj of old.list()) {
-        if (!seen.has(keyOf(obj)) && !this.cacheGet(obj)) this.o.onChange(obj)
+        if (!seen.has(objectKey(obj)) && !this.cacheGet(obj)) this.o.onChange(obj)
       }
       void old.stop().catch(() => undefined)
     }

@@ -3,9 +3,10 @@
 // code that knows client-node's error shapes (ApiException, watch errors, fetch failures); and the
 // informers' list and watch, which strip managedFields before client-node's cache stores an object.
 
-import type { HttpMethod, KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node'
+import type { HttpMethod, KubeConfig, KubernetesListObject, KubernetesObject, V1ObjectMeta } from '@kubernetes/client-node'
 import { IsomorphicFetchHttpLibrary, ListWatch, RequestContext, Watch } from './client-node.ts'
 import { stripManagedFields } from './cache-transform.ts'
+import type { CacheInformer, ObjectWithMeta } from './informer.ts'
 
 /** Per-request timeout. Watches don't go through here; 30 s matches client-node's watch timer. */
 export const REQUEST_TIMEOUT_MS = 30_000
@@ -232,6 +233,7 @@ export interface Collection {
 /** A list response as the API server returns it. */
 export interface ObjectList<T> {
   items: T[]
+  /** metav1.ListMeta as JSON (client-node's V1ListMeta renames `continue` to `_continue`). */
   metadata?: { resourceVersion?: string; continue?: string }
 }
 
@@ -242,7 +244,7 @@ const METADATA_ONLY = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.
 
 /** The identity of a listed object: all a verification relist compares. */
 export interface ListedObject {
-  metadata: { name?: string; namespace?: string; resourceVersion?: string }
+  metadata: Pick<V1ObjectMeta, 'name' | 'namespace' | 'resourceVersion'>
 }
 
 /**
@@ -296,11 +298,13 @@ class StrippingWatch extends Watch {
  * client-node's Watch with `kubeconfig`'s credentials. Every object it caches, listed or watched,
  * has no `metadata.managedFields` (see stripManagedFields).
  */
-export function createListWatch<T extends KubernetesObject>(kubeconfig: KubeConfig, kube: KubeClient, collection: Collection, pageSize = LIST_PAGE_SIZE): ListWatch<T> {
-  const list = async (): Promise<KubernetesListObject<T>> => {
-    const { items, resourceVersion } = await listPages<T, T>(kube, collection, pageSize, stripManagedFields)
+export function createListWatch<T extends ObjectWithMeta>(kubeconfig: KubeConfig, kube: KubeClient, collection: Collection, pageSize = LIST_PAGE_SIZE): CacheInformer<T> {
+  const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
+    const { items, resourceVersion } = await listPages<KubernetesObject, KubernetesObject>(kube, collection, pageSize, stripManagedFields)
     // The watch starts from the snapshot's resourceVersion.
     return { items, metadata: { resourceVersion } }
   }
-  return new ListWatch<T>(collection.path, new StrippingWatch(kubeconfig), list, false, collection.labelSelector)
+  // client-node types what it caches as its generated models (timestamps as Date); the objects are
+  // the JSON as the API server sent it, which is what T describes.
+  return new ListWatch<KubernetesObject>(collection.path, new StrippingWatch(kubeconfig), list, false, collection.labelSelector) as unknown as CacheInformer<T>
 }

@@ -2,6 +2,7 @@
 // (k8s.io/client-go/tools/leaderelection): acquire when the record is free or expired by our own
 // clock, renew every retry period, step down when renewal fails past the renew deadline, release on stop.
 
+import type { V1ObjectMeta } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
 import { systemClock, sleep, type Clock } from './clock.ts'
 import { describeError, isAlreadyExists, isConflict, isNotFound, type KubeClient, resourcePath } from './kube.ts'
@@ -28,7 +29,7 @@ interface LeaseSpec {
 interface Lease {
   apiVersion?: string
   kind?: string
-  metadata: { name: string; namespace: string; resourceVersion?: string }
+  metadata: Pick<V1ObjectMeta, 'name' | 'namespace' | 'resourceVersion'>
   spec?: LeaseSpec
 }
 

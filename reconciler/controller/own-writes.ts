@@ -17,6 +17,7 @@
 // informer already holds that version when it is noted, and nothing is kept. Whatever is kept is
 // dropped once the echo arrives, and in any case after KEEP_MS.
 
+import type { V1ObjectMeta } from '@kubernetes/client-node'
 import { systemClock, type Clock } from './clock.ts'
 import type { KubeClient, ResourceRef } from './kube.ts'
 
@@ -45,7 +46,7 @@ interface Written {
 }
 
 interface ObjectWithVersion {
-  metadata?: { uid?: string; resourceVersion?: string }
+  metadata?: Pick<V1ObjectMeta, 'uid' | 'resourceVersion'>
 }
 
 /** The resourceVersions this controller's own writes produced, per key (`namespace/name`). */

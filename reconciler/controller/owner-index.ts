@@ -5,14 +5,12 @@
 // The index is fed by the informer's own add/update/delete events, so it is exactly as fresh as the
 // cache; a replacement informer (supervisor restart) brings its own index.
 
-import type { CacheInformer, ObjectWithMeta } from './informer.ts'
+import { type CacheInformer, objectKey, type ObjectWithMeta } from './informer.ts'
 
 /** A cache that can also answer "the objects of owner `key`" (`namespace/owner`). */
 export interface OwnerIndexedInformer<T> extends CacheInformer<T> {
   byOwner(key: string): T[]
 }
-
-const objectKey = (o: ObjectWithMeta): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`
 
 /** Wraps `inner` (unstarted) so that it keeps an index by `keys(obj)`. */
 export function indexByOwner<T extends ObjectWithMeta>(inner: CacheInformer<T>, keys: (obj: T) => string[]): OwnerIndexedInformer<T> {

@@ -5,6 +5,7 @@
 
 import { createHash } from 'node:crypto'
 import { imageOf } from '../../api/images.ts'
+import type { KubeObject } from '../../api/meta.ts'
 import { LABEL_CONTROLLER, type Worker } from '../../api/worker.ts'
 import { type Backend, type BackendStatus, isOwnObject, ownerReference, RuntimeState, runtimeLabels, runtimeName, type RuntimeNaming, workerKey } from '../backend/contract.ts'
 import { type CredentialSettings, type Credentials, CREDENTIAL_KEYS, credentialPlainEnv, credentialsHold, credentialsResync, earlier, readCredentials } from '../backend/credentials.ts'
@@ -40,8 +41,7 @@ export class PodBackendError extends Error {
   override name = 'PodBackendError'
 }
 
-interface Secret {
-  metadata?: { uid?: string; resourceVersion?: string; labels?: Record<string, string> }
+interface Secret extends KubeObject {
   data?: Record<string, string>
 }
 
@@ -194,7 +194,7 @@ export class PodBackend implements Backend {
    */
   private async getPod(worker: Worker): Promise<Pod | undefined> {
     const path = corePath('pods', worker.metadata?.namespace, runtimeName(this.o, worker))
-    const pod = await this.call('get', 'Pod', worker, () => ignoreNotFound(this.o.kube.request<Pod & { metadata?: { labels?: Record<string, string> } }>({ method: 'GET', path })))
+    const pod = await this.call('get', 'Pod', worker, () => ignoreNotFound(this.o.kube.request<Pod>({ method: 'GET', path })))
     return isOwnObject(pod, this.o) ? pod : undefined
   }
 

@@ -2,6 +2,7 @@
 // → Starting, Running + Ready → Running, Failed → Failed; a Pod being deleted → Stopping; each with
 // the CamelCase reason the Worker's Ready condition shows. Pure: unit-tested without an API server.
 
+import type { KubeObject } from '../../api/meta.ts'
 import { RuntimeState, type BackendStatus } from '../backend/contract.ts'
 
 interface ContainerState {
@@ -10,8 +11,7 @@ interface ContainerState {
 }
 
 /** The Pod fields this mapping reads. */
-export interface Pod {
-  metadata?: { name?: string; uid?: string; deletionTimestamp?: string; annotations?: Record<string, string> }
+export interface Pod extends KubeObject {
   status?: {
     phase?: string
     reason?: string

@@ -6,6 +6,7 @@
 
 import type { Logger } from 'pino'
 import { imageOf } from '../../api/images.ts'
+import { metaTime } from '../../api/meta.ts'
 import type { Worker } from '../../api/worker.ts'
 import { type Backend, type BackendStatus, DepsError, isOwnObject, RuntimeState, workerKey } from '../backend/contract.ts'
 import type { BackoffPolicy } from '../controller/backoff.ts'
@@ -187,7 +188,7 @@ export class SandboxBackend implements Backend {
     if (!this.#o.hibernate || !sandbox || !hibernatable) return this.#removeAll(worker, seen)
     await this.#deleteSandboxes(worker, seen.observation.stale)
     if (sandbox.spec?.paused !== true) {
-      const now = new Date(this.#o.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z')
+      const now = metaTime(this.#o.clock.now())
       await this.#patchSandbox(worker, sandbox, { metadata: { annotations: { [ANNOTATION_LAST_PAUSED]: now } }, spec: { paused: true } }, 'hibernate')
       this.#o.log.info({ worker: workerKey(worker), sandbox: sandbox.metadata.name }, 'hibernated the sandbox')
     }
@@ -220,7 +221,7 @@ export class SandboxBackend implements Backend {
     const namespace = worker.metadata?.namespace ?? ''
     const claim = this.#claimOf(namespace, claimName(this.#o.settings, worker.metadata?.name ?? ''))
     // The caches hold every Worker-labelled object, the upstream controller's too: this backend reads its own.
-    const sandboxes = this.#o.caches.sandboxes.byOwner(`${namespace}/${worker.metadata?.name ?? ''}`).filter((s) => isOwnObject(s, this.#o.settings))
+    const sandboxes = this.#o.caches.sandboxes.byOwner(workerKey(worker)).filter((s) => isOwnObject(s, this.#o.settings))
     return this.#seen(claim, sandboxes)
   }
 

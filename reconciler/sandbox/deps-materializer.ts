@@ -161,7 +161,7 @@ export class DepsMaterializer {
   async adoptStoredToken(worker: Worker): Promise<number | undefined> {
     const namespace = worker.metadata?.namespace ?? ''
     const account = runtimeName(this.#o, worker)
-    const uid = (this.#o.serviceAccounts?.get(account, namespace) as { metadata?: { uid?: string } } | undefined)?.metadata?.uid
+    const uid = this.#o.serviceAccounts?.get(account, namespace)?.metadata?.uid
     if (!uid) return undefined
     let body: Uint8Array | undefined
     try {

@@ -5,6 +5,7 @@
 // I/O, so every field is unit-tested.
 
 import { createHash } from 'node:crypto'
+import type { ObjectMeta } from '../../api/meta.ts'
 import { validateSandboxName } from '../../api/validation.ts'
 import { LABEL_CONTROLLER, LABEL_WORKER, type Worker } from '../../api/worker.ts'
 import { ownerReference, runtimeName } from '../backend/contract.ts'
@@ -62,32 +63,22 @@ export interface SandboxSettings {
   credentialProviderName: string
 }
 
-export interface ObjectMeta {
-  name: string
-  namespace: string
-  uid?: string
-  resourceVersion?: string
-  generation?: number
-  creationTimestamp?: string
-  deletionTimestamp?: string
-  labels?: Record<string, string>
-  annotations?: Record<string, string>
-  ownerReferences?: Array<Record<string, unknown>>
-}
+/** The metadata of an OpenKruise object this backend reads or writes: named, and namespaced. */
+export type SandboxMeta = ObjectMeta & { name: string; namespace: string }
 export interface Condition { type: string; status: string; reason?: string; message?: string; lastTransitionTime?: string }
 export interface CsiMount { pvName: string; mountPath: string; subPath?: string; readOnly?: boolean; attributes?: Record<string, string> }
 
 export interface SandboxSet {
   apiVersion: string
   kind: 'SandboxSet'
-  metadata: ObjectMeta
+  metadata: SandboxMeta
   spec: { replicas: number; [field: string]: unknown }
   status?: Record<string, unknown>
 }
 export interface SandboxClaim {
   apiVersion: string
   kind: 'SandboxClaim'
-  metadata: ObjectMeta
+  metadata: SandboxMeta
   spec: {
     templateName: string
     replicas?: number
@@ -105,7 +96,7 @@ export interface SandboxClaim {
 export interface Sandbox {
   apiVersion: string
   kind: 'Sandbox'
-  metadata: ObjectMeta
+  metadata: SandboxMeta
   spec?: { paused?: boolean; [field: string]: unknown }
   status?: { phase?: string; message?: string; conditions?: Condition[]; podInfo?: { podIP?: string } }
 }

@@ -7,6 +7,7 @@
 // asks its supervisor for a restart, and the real watch starts — no controller restart needed.
 
 import type { KubeConfig } from '@kubernetes/client-node'
+import type { KubeObject } from '../../api/meta.ts'
 import { WORKER_LABEL_SELECTOR } from '../backend/contract.ts'
 import { extraKind, extraNamespaces, runtimeIndexKeys, type RuntimeWatchScope } from '../backend/runtime-watch.ts'
 import { systemClock, type Clock, type TimerHandle } from '../controller/clock.ts'
@@ -18,20 +19,13 @@ import { SANDBOX_GROUP, SANDBOX_VERSION, SandboxPlural } from './objects.ts'
 /** How often a cache without its API checks whether the CRDs were installed. */
 export const API_PROBE_EVERY_MS = 15_000
 
-/** The metadata a watched sandbox object is mapped by. */
-export interface LabelledObject {
-  apiVersion: string
-  kind: string
-  metadata: { name?: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string> }
-}
-
 export interface SandboxWatchOptions {
   kubeconfig: KubeConfig
   kube: KubeClient
   /** Where runtime objects are watched (the reconciler's namespace, legacy namespaces). */
   scope: RuntimeWatchScope
   /** The Worker keys a change of a Sandbox or SandboxClaim enqueues (backend/runtime-watch.ts). */
-  keys: (obj: LabelledObject) => string[]
+  keys: (obj: KubeObject) => string[]
   clock?: Clock
   probeEveryMs?: number
 }
@@ -123,14 +117,14 @@ class ApiOptionalInformer<T> implements CacheInformer<T> {
  * cache before each claim), to add to the Worker controller's sources. They never block its start
  * when the OpenKruise CRDs are absent.
  */
-export function sandboxWatchSources(options: SandboxWatchOptions): WatchSource<LabelledObject>[] {
+export function sandboxWatchSources(options: SandboxWatchOptions): WatchSource<KubeObject>[] {
   const clock = options.clock ?? systemClock
-  const source = (kind: string, plural: string, namespace: string | undefined, labelSelector: string | undefined, keys: (o: LabelledObject) => string[], index?: (o: LabelledObject) => string[]): WatchSource<LabelledObject> => {
+  const source = (kind: string, plural: string, namespace: string | undefined, labelSelector: string | undefined, keys: (o: KubeObject) => string[], index?: (o: KubeObject) => string[]): WatchSource<KubeObject> => {
     const collection: Collection = { path: resourcePath({ group: SANDBOX_GROUP, version: SANDBOX_VERSION, plural, namespace }), labelSelector }
     const served = () => sandboxApiServed(options.kube, plural)
     return {
       kind,
-      create: () => new ApiOptionalInformer<LabelledObject>(served, () => createListWatch<LabelledObject>(options.kubeconfig, options.kube, collection), clock, options.probeEveryMs ?? API_PROBE_EVERY_MS),
+      create: () => new ApiOptionalInformer<KubeObject>(served, () => createListWatch<KubeObject>(options.kubeconfig, options.kube, collection), clock, options.probeEveryMs ?? API_PROBE_EVERY_MS),
       // The verification relist of a missing API is an empty list, not an error every 10 min.
       list: () => listCollection(options.kube, collection).catch((error) => {
         if (isNotFound(error)) return { items: [], resourceVersion: undefined }

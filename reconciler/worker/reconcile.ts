@@ -17,8 +17,8 @@ import { EventReason, type EventRecorder } from '../backend/events.ts'
 import { releasedCondition } from './adoption.ts'
 import { addFinalizer, hasFinalizer, removeFinalizer } from './finalizer.ts'
 import { creationBlocked, leftMessage, removeForeign, runAdopted } from './foreign-runtimes.ts'
-import { isInvalid } from '../controller/kube.ts'
-import type { KubeClient } from '../controller/kube.ts'
+import { parseObjectKey } from '../controller/informer.ts'
+import { isInvalid, type KubeClient } from '../controller/kube.ts'
 import type { RuntimeObjects } from './runtime-objects.ts'
 import { deleteServiceAccount, type ServiceAccountCache } from '../backend/service-account.ts'
 import { type ConditionInput, recordBackendRuntime } from './status.ts'
@@ -58,8 +58,8 @@ export function createWorkerReconciler(deps: WorkerReconcilerDeps): (key: string
 
 /** One pass over Worker `key` (`namespace/name`). */
 export async function reconcileWorker(key: string, d: WorkerReconcilerDeps): Promise<Result> {
-  const slash = key.indexOf('/')
-  const cached = d.workers.get(key.slice(slash + 1), key.slice(0, slash) || undefined)
+  const { namespace, name } = parseObjectKey(key)
+  const cached = d.workers.get(name, namespace)
   if (!cached) return {}
   if (cached.metadata?.deletionTimestamp) return finalize(cached, d)
   const worker = await addFinalizer(d.kube, cached)

@@ -2,6 +2,7 @@
 // with the Kubernetes Events for the transitions a user cares about; and when to look again.
 
 import { appliedBackendRuntime } from '../../api/backend-runtime.ts'
+import { metaTime } from '../../api/meta.ts'
 import { BackendRuntime, ConditionType, WorkerPhase, type Worker } from '../../api/worker.ts'
 import { type BackendStatus, RuntimeState } from '../backend/contract.ts'
 import type { Clock } from '../controller/clock.ts'
@@ -55,8 +56,7 @@ export function requeue(own: number | undefined, status: BackendStatus): Result 
 
 /** Writes the status when it changed and records Events for the transitions a user cares about. */
 export async function report(worker: Worker, d: ReportDeps, input: StatusInput): Promise<void> {
-  const now = new Date(d.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z')
-  const next = nextStatus(worker, input, now)
+  const next = nextStatus(worker, input, metaTime(d.clock.now()))
   if (!statusChanged(worker, next, d.prunedStatus)) return
   await writeStatus(d.kube, worker, next, d.prunedStatus)
   const before = worker.status ?? {}

@@ -4,8 +4,9 @@
 // unlabelled, named `<prefix>worker-<name>` for a legacy prefix. The one-runtime-per-Worker invariant
 // is checked against this set; the selection is exact, so nothing of another Worker is ever touched.
 
-import { BackendRuntime, LABEL_WORKER, runtimeObjectName, type Worker } from '../../api/worker.ts'
-import { isOwnObject, type RuntimeNaming, workerKey } from '../backend/contract.ts'
+import type { KubeObject } from '../../api/meta.ts'
+import { BackendRuntime, runtimeObjectName, type Worker } from '../../api/worker.ts'
+import { isOwnObject, type RuntimeNaming, workerKey, workerKeyOf, workerLabel } from '../backend/contract.ts'
 import { isConflict, isNotFound, type KubeClient, type ObjectList, resourcePath } from '../controller/kube.ts'
 
 /** The kinds a Worker's runtime is made of, on either backend. */
@@ -16,20 +17,6 @@ const REST: Record<RuntimeKind, { group: string; version: string; plural: string
   Pod: { group: '', version: 'v1', plural: 'pods', backend: BackendRuntime.Pod },
   SandboxClaim: { group: 'agents.kruise.io', version: 'v1alpha1', plural: 'sandboxclaims', backend: BackendRuntime.Sandbox },
   Sandbox: { group: 'agents.kruise.io', version: 'v1alpha1', plural: 'sandboxes', backend: BackendRuntime.Sandbox },
-}
-
-/** The parts of a Pod, SandboxClaim or Sandbox this module reads. */
-export interface KubeObject {
-  metadata?: {
-    name?: string
-    namespace?: string
-    uid?: string
-    labels?: Record<string, string>
-    annotations?: Record<string, string>
-    deletionTimestamp?: string
-    ownerReferences?: Array<{ kind?: string; uid?: string; controller?: boolean }>
-  }
-  [field: string]: unknown
 }
 
 /** One runtime object of a Worker. */
@@ -124,7 +111,7 @@ export class RuntimeObjects {
    */
   classify(kind: RuntimeKind, obj: KubeObject, worker: Worker, names: Set<string>): RuntimeObject | undefined {
     const name = worker.metadata?.name ?? ''
-    const label = obj.metadata?.labels?.[LABEL_WORKER]
+    const label = workerLabel(obj)
     if (label !== undefined ? label !== name : !names.has(obj.metadata?.name ?? '')) return undefined
     if (!ownerAllows(kind, obj, worker)) return undefined
     const namespace = obj.metadata?.namespace ?? ''
@@ -143,7 +130,7 @@ export class RuntimeObjects {
     const names = this.names(worker)
     for (const namespace of this.#namespaces(worker)) {
       for (const kind of this.#o.kinds) {
-        for (const obj of this.#o.cache(kind, namespace)?.byOwner(`${namespace}/${worker.metadata?.name ?? ''}`) ?? []) {
+        for (const obj of this.#o.cache(kind, namespace)?.byOwner(workerKeyOf(namespace, worker.metadata?.name ?? '')) ?? []) {
           const o = this.classify(kind, obj, worker, names)
           if (o) found.push(o)
         }

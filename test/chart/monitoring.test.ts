@@ -15,7 +15,7 @@ import { observeApiRequests } from '../../reconciler/controller/kube-metrics.ts'
 import { crdCapabilityGauge } from '../../reconciler/sandbox/crd-checks.ts'
 import { ALERTS_FILE, withAlertsTable } from '../../scripts/readme-alerts.ts'
 import { DASHBOARD_FILE, dashboardText } from '../../scripts/dashboard.ts'
-import type { KubeObject } from '../../localcluster/manifests.ts'
+import type { Manifest } from '../../localcluster/manifests.ts'
 import { MONITORING, NAMESPACE, RELEASE, find, render } from './helm.ts'
 
 const MONITORING_KINDS = ['ServiceMonitor', 'PrometheusRule']
@@ -39,7 +39,7 @@ async function exportedMetricNames(): Promise<Set<string>> {
   return names
 }
 
-const labelsOf = (o: KubeObject): Record<string, string> => (o.metadata['labels'] ?? {}) as Record<string, string>
+const labelsOf = (o: Manifest): Record<string, string> => (o.metadata['labels'] ?? {}) as Record<string, string>
 
 /** Metric names a PromQL expression mentions (identifiers followed by `{`, or inside a rate/quantile). */
 function metricNamesIn(expr: string): string[] {

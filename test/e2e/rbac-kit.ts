@@ -16,7 +16,7 @@ import { stringify } from 'yaml'
 import type { ApiClient } from '../../localcluster/api-client.ts'
 import type { ControlPlane } from '../../localcluster/control-plane.ts'
 import { installCrds } from '../../localcluster/crds.ts'
-import { MANIFESTS, OPENKRUISE_CRDS, type KubeObject } from '../../localcluster/manifests.ts'
+import { MANIFESTS, OPENKRUISE_CRDS, type Manifest } from '../../localcluster/manifests.ts'
 import { ensureNamespace } from '../../localcluster/namespaces.ts'
 import { createNamespace } from '../harness/namespaces.ts'
 import { pollUntil } from '../../localcluster/polling.ts'
@@ -51,7 +51,7 @@ export interface RbacEnv {
   kubeconfig: string
   kubeconfigPath: string
   /** The chart's RBAC objects as rendered with the defaults (SA, roles, bindings) and the scraper bound to metrics-reader. */
-  rbac: KubeObject[]
+  rbac: Manifest[]
   /** Holds tls.crt and tls.key of the metrics server, and ca.crt that signed them. */
   certDir: string
   caPem: string
@@ -60,7 +60,7 @@ export interface RbacEnv {
 }
 
 /** Applies objects as admin with the real kubectl (create or update). */
-export async function kubectlApply(cp: ControlPlane, objects: readonly KubeObject[]): Promise<void> {
+export async function kubectlApply(cp: ControlPlane, objects: readonly Manifest[]): Promise<void> {
   const r = await cp.kubectl(['apply', '-f', '-'], { stdin: objects.map((o) => JSON.stringify(o)).join('\n---\n') })
   if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`)
 }

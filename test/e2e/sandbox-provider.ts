@@ -10,7 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { ApiClient } from '../../localcluster/api-client.ts'
 import { waitForDefaultServiceAccount } from '../harness/namespaces.ts'
 import { pollUntil } from '../../localcluster/polling.ts'
-import type { Condition, Sandbox, SandboxClaim, SandboxSet } from '../../reconciler/sandbox/objects.ts'
+import type { Condition, Sandbox, SandboxClaim, SandboxMeta, SandboxSet } from '../../reconciler/sandbox/objects.ts'
+import { metaTime } from '../../api/meta.ts'
 
 const API_VERSION = 'agents.kruise.io/v1alpha1'
 const GROUP = `/apis/${API_VERSION}`
@@ -35,7 +36,7 @@ export const claimPath = (ns: string, name?: string) => `${GROUP}/namespaces/${n
 export const sandboxPath = (ns: string, name?: string) => `${GROUP}/namespaces/${ns}/sandboxes${name ? `/${name}` : ''}`
 const poolPath = (ns: string, name: string) => `${GROUP}/namespaces/${ns}/sandboxsets/${name}`
 const podPath = (ns: string, name?: string) => `/api/v1/namespaces/${ns}/pods${name ? `/${name}` : ''}`
-const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+const now = () => metaTime(Date.now())
 const clone = <T>(value: T): T => structuredClone(value)
 
 const MERGE = 'application/merge-patch+json'
@@ -71,7 +72,7 @@ export const claimedSandboxes = (api: ApiClient, ns: string): Promise<Sandbox[]>
 export const poolSandboxes = (api: ApiClient, ns: string, pool: string): Promise<Sandbox[]> =>
   list(api, sandboxPath(ns), { [PROVIDER_LABEL.pool]: pool, [PROVIDER_LABEL.claimed]: 'false' })
 
-const ownerReference = (kind: string, obj: { metadata: { name: string; uid?: string } }) => ({
+const ownerReference = (kind: string, obj: { metadata: SandboxMeta }) => ({
   apiVersion: kind === 'Sandbox' || kind === 'SandboxSet' ? API_VERSION : 'v1', kind, name: obj.metadata.name, uid: obj.metadata.uid, controller: true, blockOwnerDeletion: true,
 })
 const condition = (type: string, status: boolean, reason: string, message = ''): Condition => ({ type, status: status ? 'True' : 'False', reason, message, lastTransitionTime: now() })

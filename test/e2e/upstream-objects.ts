@@ -7,11 +7,12 @@
 import { expectSuccess, type ApiClient } from '../../localcluster/api-client.ts'
 import { pollUntil } from '../../localcluster/polling.ts'
 import type { Worker } from '../../api/worker.ts'
+import { metaTime } from '../../api/meta.ts'
 
 export const UPSTREAM_CONTROLLER = 'hiclaw-controller'
 export const UPSTREAM_PREFIX = 'hiclaw-'
 
-const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+const now = () => metaTime(Date.now())
 
 export interface UpstreamOptions {
   prefix?: string

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { ApiClient } from '../../localcluster/api-client.ts'
 import type { S3Server } from '../harness/s3-server.ts'
 import { workerManifest } from '../../localcluster/workers.ts'
+import type { KubeObject } from '../../api/meta.ts'
 import { workerPath, LABEL_WORKER, type Worker } from '../../api/worker.ts'
 import { depsKeys } from '../../reconciler/deps/store.ts'
 import type { Sandbox, SandboxClaim } from '../../reconciler/sandbox/objects.ts'
@@ -144,7 +145,7 @@ export interface Audit {
 export async function audit(api: ApiClient, s3: S3Server, ns: string, live: readonly string[], deleted: readonly string[], provider: Provider): Promise<Audit> {
   const claims = (await api.request('GET', claimPath(ns))).body.items as SandboxClaim[]
   const sandboxes = (await api.request('GET', sandboxPath(ns))).body.items as Sandbox[]
-  const of = (items: Array<{ metadata: { labels?: Record<string, string> } }>, name: string) => items.filter((o) => o.metadata.labels?.[LABEL_WORKER] === name).length
+  const of = (items: KubeObject[], name: string) => items.filter((o) => o.metadata?.labels?.[LABEL_WORKER] === name).length
   const keys = new Set(await s3.listKeys('workers-deps/'))
   const mine = [...live, ...deleted]
   const prefix = (k: string) => mine.some((n) => k.startsWith(`workers-deps/${n}/`))

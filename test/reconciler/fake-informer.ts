@@ -2,9 +2,10 @@
 // informer supervisor and the controller: the test decides when lists fail and when watches go silent.
 
 import type { CacheInformer } from '../../reconciler/controller/informer.ts'
+import type { V1ObjectMeta } from '@kubernetes/client-node'
 
 export interface Obj {
-  metadata: { name: string; namespace: string; resourceVersion: string }
+  metadata: Required<Pick<V1ObjectMeta, 'name' | 'namespace' | 'resourceVersion'>>
 }
 export const obj = (name: string, rv: number): Obj => ({ metadata: { name, namespace: 'ns', resourceVersion: String(rv) } })
 

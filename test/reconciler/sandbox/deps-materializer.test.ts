@@ -12,6 +12,7 @@ import { FilesystemDepsStore } from '../../../reconciler/deps/filesystem.ts'
 import type { KubeClient, KubeRequest } from '../../../reconciler/controller/kube.ts'
 import { KubeError } from '../../../reconciler/controller/kube.ts'
 import { DepsMaterializer } from '../../../reconciler/sandbox/deps-materializer.ts'
+import type { KubeObject } from '../../../api/meta.ts'
 import type { Worker } from '../../../api/worker.ts'
 import { FakeClock } from '../fake-clock.ts'
 
@@ -260,7 +261,7 @@ t.test('adoptStoredToken: a restarted controller keeps only a stored token that 
   const store = new FilesystemDepsStore({ dir })
   const start = new FakeClock()
   const iat = Math.floor(start.now() / 1000)
-  const accounts = new Map<string, { metadata: { uid: string } }>([['ns/agentteams-worker-alice', { metadata: { uid: 'sa-1' } }]])
+  const accounts = new Map<string, KubeObject>([['ns/agentteams-worker-alice', { metadata: { uid: 'sa-1' } }]])
   const m = new DepsMaterializer({
     controllerName: 'wrc', resourcePrefix: 'agentteams-', kube: fakeKube(), store, env: {}, tokenAudience: 'hiclaw-controller', tokenExpirationSeconds: 3600, clock: start,
     serviceAccounts: { get: (name, namespace) => accounts.get(`${namespace}/${name}`) },

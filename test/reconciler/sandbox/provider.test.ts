@@ -5,9 +5,10 @@
 // drift, a real change is; a claim stored without its mount attributes is told apart.
 
 import t from 'tap'
+import type { KubeObject } from '../../../api/meta.ts'
 import type { Worker } from '../../../api/worker.ts'
 import { isOwnObject } from '../../../reconciler/backend/contract.ts'
-import { type KubeObject, RuntimeObjects } from '../../../reconciler/worker/runtime-objects.ts'
+import { RuntimeObjects } from '../../../reconciler/worker/runtime-objects.ts'
 import { runtimeIndexKeys } from '../../../reconciler/backend/runtime-watch.ts'
 import { droppedAttributesWarning, droppedMountAttributes } from '../../../reconciler/sandbox/compat.ts'
 import { desiredSandboxClaim, desiredSandboxSet, recordedSpecHash, type SandboxClaim, sandboxSetUpdate } from '../../../reconciler/sandbox/objects.ts'

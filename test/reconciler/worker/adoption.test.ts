@@ -3,6 +3,7 @@
 // reported and not applied, the switch guarded, and which adopted objects have ended.
 
 import t from 'tap'
+import type { KubeObject } from '../../../api/meta.ts'
 import type { Worker } from '../../../api/worker.ts'
 import { adopt, releasedCondition } from '../../../reconciler/worker/adoption.ts'
 import type { RuntimeObject } from '../../../reconciler/worker/runtime-objects.ts'
@@ -10,7 +11,7 @@ import type { RuntimeObject } from '../../../reconciler/worker/runtime-objects.t
 const now = Date.parse('2026-12-06T12:00:00Z')
 const legacyPod = (phase: string, name = 'hiclaw-worker-dave', ready = phase === 'Running'): RuntimeObject => ({
   kind: 'Pod', backend: 'pod', own: false, ambiguous: false,
-  object: { metadata: { name, namespace: 'ns', uid: name, labels: { 'agentteams.io/controller': 'hiclaw-controller' } }, status: { phase, conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] } },
+  object: { metadata: { name, namespace: 'ns', uid: name, labels: { 'agentteams.io/controller': 'hiclaw-controller' } }, status: { phase, conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] } } as KubeObject,
 })
 const dave = (generation: number, extra: Partial<Worker> = {}): Worker => ({ metadata: { name: 'dave', namespace: 'ns', generation }, spec: {}, status: { phase: 'Running' }, ...extra })
 const input = (worker: Worker, foreign: RuntimeObject[]) => ({ worker, foreign, defaultBackendRuntime: 'pod' as const, now, claimTimeout: '5m' })
@@ -52,11 +53,11 @@ t.test('two legacy Pods: the running one shows; a finished one is to be removed'
 t.test('a #988 claim and its Sandbox: read as the sandbox backend reads its own', async (t) => {
   const claim: RuntimeObject = {
     kind: 'SandboxClaim', backend: 'sandbox', own: false, ambiguous: false,
-    object: { metadata: { name: 'hiclaw-worker-dave', namespace: 'ns', uid: 'claim-uid' }, spec: { replicas: 1 }, status: { phase: 'Completed', claimedReplicas: 1, conditions: [{ type: 'Completed', status: 'True' }] } },
+    object: { metadata: { name: 'hiclaw-worker-dave', namespace: 'ns', uid: 'claim-uid' }, spec: { replicas: 1 }, status: { phase: 'Completed', claimedReplicas: 1, conditions: [{ type: 'Completed', status: 'True' }] } } as KubeObject,
   }
   const sandbox: RuntimeObject = {
     kind: 'Sandbox', backend: 'sandbox', own: false, ambiguous: false,
-    object: { metadata: { name: 'sbx', namespace: 'ns', uid: 's', annotations: { 'agents.kruise.io/owner': 'claim-uid' } }, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } },
+    object: { metadata: { name: 'sbx', namespace: 'ns', uid: 's', annotations: { 'agents.kruise.io/owner': 'claim-uid' } }, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } } as KubeObject,
   }
   const a = adopt(input(dave(1, { status: { phase: 'Running', backendRuntime: 'sandbox' } }), [claim, sandbox]))
   t.match(a.status, { phase: 'Running', backendRuntime: 'sandbox' })

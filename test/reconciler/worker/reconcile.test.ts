@@ -4,12 +4,13 @@
 
 import t from 'tap'
 import { pino } from 'pino'
+import type { KubeObject } from '../../../api/meta.ts'
 import type { Worker } from '../../../api/worker.ts'
 import type { Backend, BackendStatus, RuntimeState } from '../../../reconciler/backend/contract.ts'
 import type { KubeClient, KubeRequest } from '../../../reconciler/controller/kube.ts'
 import { KubeError } from '../../../reconciler/controller/kube.ts'
 import { reconcileWorker, type WorkerReconcilerDeps } from '../../../reconciler/worker/reconcile.ts'
-import { type KubeObject, RuntimeObjects } from '../../../reconciler/worker/runtime-objects.ts'
+import { RuntimeObjects } from '../../../reconciler/worker/runtime-objects.ts'
 import { FakeClock } from '../fake-clock.ts'
 
 /** One shared log of everything that happened, in order. */
@@ -288,11 +289,11 @@ function upstreamPod(phase: 'Running' | 'Failed', extra: Partial<NonNullable<Kub
         namespace: 'ns',
         uid: 'legacy-pod-1',
         labels: { 'agentteams.io/worker': 'w', 'agentteams.io/controller': 'hiclaw-controller', app: 'hiclaw-worker' },
-        ownerReferences: [{ kind: 'Worker', uid: 'u1', controller: true }],
+        ownerReferences: [{ apiVersion: 'agentteams.io/v1beta1', kind: 'Worker', name: 'w', uid: 'u1', controller: true }],
         ...extra,
       },
       status: { phase, conditions: [{ type: 'Ready', status: phase === 'Running' ? 'True' : 'False' }] },
-    },
+    } as KubeObject,
   }
 }
 const legacyRunning: Worker = { spec: { runtime: 'openclaw' }, status: { phase: 'Running' } }
@@ -358,8 +359,8 @@ t.test('one runtime: an unlabelled Pod with a legacy name, found by asking the A
 
 t.test('one runtime: objects of other Workers are never taken for this one', async (t) => {
   const log: Log = []
-  const namesake = upstreamPod('Running', { ownerReferences: [{ kind: 'Worker', uid: 'another-worker', controller: true }] })
-  const replicaSetPod = upstreamPod('Running', { name: 'hiclaw-worker-w', uid: 'rs', labels: {}, ownerReferences: [{ kind: 'ReplicaSet', uid: 'rs1', controller: true }] })
+  const namesake = upstreamPod('Running', { ownerReferences: [{ apiVersion: 'agentteams.io/v1beta1', kind: 'Worker', name: 'w', uid: 'another-worker', controller: true }] })
+  const replicaSetPod = upstreamPod('Running', { name: 'hiclaw-worker-w', uid: 'rs', labels: {}, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'rs', uid: 'rs1', controller: true }] })
   const lookalike = upstreamPod('Running', { name: 'hiclaw-worker-w-2', uid: 'x', labels: {}, ownerReferences: [] })
   const { stored, run, actions } = setup({ spec: {}, status: { phase: 'Running', backendRuntime: 'pod' } }, [fakeBackend('pod', log), fakeBackend('sandbox', log)], log, false, [namesake, replicaSetPod, lookalike])
   await run()

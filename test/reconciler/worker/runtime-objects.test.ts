@@ -3,8 +3,9 @@
 // namesakes in legacy namespaces (their own namespace's Worker first, ambiguous when several).
 
 import t from 'tap'
+import type { KubeObject } from '../../../api/meta.ts'
 import type { Worker } from '../../../api/worker.ts'
-import { type KubeObject, RuntimeObjects } from '../../../reconciler/worker/runtime-objects.ts'
+import { RuntimeObjects } from '../../../reconciler/worker/runtime-objects.ts'
 
 const dave: Worker = { metadata: { name: 'dave', namespace: 'team-a', uid: 'dave-uid' } }
 
@@ -38,7 +39,7 @@ t.test('the worker label decides when it is there; a legacy name only when it is
 t.test('owner references give an object to someone else', async (t) => {
   const f = finder()
   const names = f.names(dave)
-  const owned = (kind: string, uid: string, controller = true) => ({ name: 'hiclaw-worker-dave', labels: labelled('dave'), ownerReferences: [{ kind, uid, controller }] })
+  const owned = (kind: string, uid: string, controller = true) => ({ name: 'hiclaw-worker-dave', labels: labelled('dave'), ownerReferences: [{ apiVersion: 'v1', kind, name: 'owner', uid, controller }] })
   t.ok(f.classify('Pod', pod(owned('Worker', 'dave-uid')), dave, names), 'owned by this Worker')
   t.equal(f.classify('Pod', pod(owned('Worker', 'other-uid')), dave, names), undefined, 'owned by another Worker (a namesake, an earlier incarnation)')
   t.equal(f.classify('Pod', pod(owned('Worker', 'other-uid', false)), dave, names), undefined, 'even as a plain owner')
@@ -54,7 +55,7 @@ t.test('in a legacy namespace: the namesake there wins; several elsewhere make i
   t.match(finder(['team-a']).classify('Pod', elsewhere, dave, finder().names(dave)), { ambiguous: false }, 'the only Worker of the name: its runtime')
   t.equal(finder(['team-a', 'hiclaw-system']).classify('Pod', elsewhere, dave, finder().names(dave)), undefined, "a Worker of that name lives there: it is that one's")
   t.match(finder(['team-a', 'team-b']).classify('Pod', elsewhere, dave, finder().names(dave)), { ambiguous: true }, 'two candidates: counted, never deleted')
-  const ownedByDave = { ...elsewhere, metadata: { ...elsewhere.metadata, ownerReferences: [{ kind: 'Worker', uid: 'dave-uid' }] } }
+  const ownedByDave = { ...elsewhere, metadata: { ...elsewhere.metadata, ownerReferences: [{ apiVersion: 'agentteams.io/v1beta1', kind: 'Worker', name: 'dave', uid: 'dave-uid' }] } }
   t.match(finder(['team-a', 'team-b']).classify('Pod', ownedByDave, dave, finder().names(dave)), { ambiguous: false }, 'an owner reference settles it')
 })
 
