@@ -10,7 +10,9 @@ import { systemClock } from '../reconciler/controller/clock.ts'
 import type { DepsStore } from '../reconciler/deps/store.ts'
 import { type KubeClient, resourcePath } from '../reconciler/controller/kube.ts'
 import { DepsMaterializer } from '../reconciler/sandbox/deps-materializer.ts'
-import { claimLabels, claimSpecHash, desiredSandboxClaim, desiredSandboxSet, SANDBOX_GROUP, SANDBOX_VERSION } from '../reconciler/sandbox/objects.ts'
+import { desiredSandboxClaim, desiredSandboxSet, SANDBOX_GROUP, SANDBOX_VERSION } from '../reconciler/sandbox/objects.ts'
+import { sandboxEnv, sandboxSpecHash } from '../reconciler/sandbox/spec.ts'
+import { TokenSchedule } from '../reconciler/sandbox/token-schedule.ts'
 import { sandboxSettings, WORKER_IMAGE } from '../test/e2e/sandbox-settings.ts'
 import { forEachLimit } from './pool.ts'
 
@@ -30,15 +32,17 @@ export async function runFloor(kube: KubeClient, store: DepsStore, namespace: st
   const settings = sandboxSettings()
   let requests = 0
   const counted: KubeClient = { close: () => kube.close(), request: (r) => (requests++, kube.request(r)) }
+  const env = { controllerUrl: CONTROLLER_URL, matrixUrl: config.matrixUrl, aiGatewayUrl: config.aiGatewayUrl }
   const materializer = new DepsMaterializer({
     controllerName: settings.controllerName,
     resourcePrefix: settings.resourcePrefix,
     kube: counted,
     store,
-    env: { controllerUrl: CONTROLLER_URL, matrixUrl: config.matrixUrl, aiGatewayUrl: config.aiGatewayUrl },
+    env,
     tokenAudience: config.authAudience,
     tokenExpirationSeconds: config.authTokenExpirationSeconds,
     clock: systemClock,
+    tokens: new TokenSchedule(),
   })
   const claims = resourcePath({ group: SANDBOX_GROUP, version: SANDBOX_VERSION, plural: 'sandboxclaims', namespace })
   const started = performance.now()
@@ -48,8 +52,8 @@ export async function runFloor(kube: KubeClient, store: DepsStore, namespace: st
   await forEachLimit(workers, concurrency, async (manifest) => {
     const worker = await counted.request<Worker>({ method: 'POST', path: workerPath(namespace), body: manifest })
     await materializer.materialize(worker)
-    // The same claim the backend builds, spec digest included (sandbox/backend.ts #specHash).
-    const specHash = claimSpecHash({ uid: worker.metadata?.uid ?? '', image: WORKER_IMAGE, labels: claimLabels(settings, worker), envFile: materializer.renderEnv(worker).file })
+    // The same claim the backend builds, spec digest included (sandbox/spec.ts).
+    const specHash = sandboxSpecHash(settings, worker, WORKER_IMAGE, sandboxEnv(worker, env).file)
     await counted.request({ method: 'POST', path: claims, body: desiredSandboxClaim(settings, { worker, image: WORKER_IMAGE, attempt: 1, specHash }) })
     last = Math.max(last, performance.now())
   })

@@ -85,6 +85,11 @@ export function workerEnv(worker: Worker, options: EnvOptions): WorkerEnv {
   return { env, skipped }
 }
 
+/** The Worker's message for `spec.env` entries that were not used: `spec.env KEY is not used: <why>`. */
+export function unusedEnvWarnings(skipped: readonly SkippedEnv[]): string[] {
+  return skipped.map((s) => `spec.env ${s.key} is not used: ${s.reason}`)
+}
+
 /** Single-quotes `value` for a POSIX shell: `'` becomes `'\''`; nothing else is special inside. */
 export function shellQuote(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`

@@ -9,7 +9,7 @@ import type { KubeObject } from '../../api/meta.ts'
 import { LABEL_CONTROLLER, type Worker } from '../../api/worker.ts'
 import { type Backend, type BackendStatus, isOwnObject, ownerReference, RuntimeState, runtimeLabels, runtimeName, type RuntimeNaming, workerKey } from '../backend/contract.ts'
 import { type CredentialSettings, type Credentials, CREDENTIAL_KEYS, credentialPlainEnv, credentialsHold, credentialsResync, earlier, readCredentials } from '../backend/credentials.ts'
-import { type EnvOptions, TOKEN_DIR, workerEnv } from '../backend/env.ts'
+import { type EnvOptions, TOKEN_DIR, unusedEnvWarnings, workerEnv } from '../backend/env.ts'
 import { ignoreNotFound, isAlreadyExists, isConflict, isNotFound, type KubeClient, resourcePath } from '../controller/kube.ts'
 import { ensureServiceAccount, type ServiceAccountCache } from '../backend/service-account.ts'
 import { mapPodStatus, type Pod } from './status.ts'
@@ -163,7 +163,7 @@ export class PodBackend implements Backend {
   private async ensureSecret(worker: Worker, credentials: Credentials): Promise<{ secretVersion: string; warnings: string[] }> {
     const copied = credentials.state === 'ready' && credentials.namespace !== worker.metadata?.namespace ? credentials.values : {}
     const { env, skipped } = workerEnv(worker, { ...this.o.env, backendRuntime: this.name, credentials: { ...credentialPlainEnv(worker, credentials), ...copied } })
-    const warnings = skipped.map((s) => `spec.env ${s.key} is not used: ${s.reason}`)
+    const warnings = unusedEnvWarnings(skipped)
     const data = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]))
     const name = runtimeName(this.o, worker)
     const namespace = worker.metadata?.namespace

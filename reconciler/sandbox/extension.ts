@@ -4,6 +4,7 @@
 // Builds objects; startReconciler starts them.
 
 import type { Config } from '../../config/config.ts'
+import type { Worker } from '../../api/worker.ts'
 import type { Backend } from '../backend/contract.ts'
 import { SandboxBackend } from './backend.ts'
 import type { BackoffPolicy } from '../controller/backoff.ts'
@@ -13,6 +14,8 @@ import type { DepsStore } from '../deps/store.ts'
 import type { BackendContext } from '../backend/context.ts'
 import { credentialSettings, workerImages } from '../backend/options.ts'
 import { DepsMaterializer } from './deps-materializer.ts'
+import { TokenFreshness } from './token-freshness.ts'
+import { TokenSchedule } from './token-schedule.ts'
 import type { Sandbox, SandboxClaim, SandboxSet, SandboxSettings } from './objects.ts'
 import { sandboxWatchSources } from './watch.ts'
 
@@ -36,25 +39,24 @@ export function sandboxExtension(o: SandboxExtensionOptions): {
   return {
     backends: (ctx) => {
       const s = ctx.options
-      const images = workerImages(s)
-      const materializer = new DepsMaterializer({
-        ...ctx.naming,
-        kube: ctx.kube,
-        store: o.store,
-        env: { controllerUrl: s.controllerUrl, matrixUrl: s.matrixUrl, aiGatewayUrl: s.aiGatewayUrl },
-        tokenAudience: s.authAudience,
-        tokenExpirationSeconds: s.authTokenExpirationSeconds,
-        clock: ctx.clock,
-        serviceAccounts: ctx.cache('ServiceAccount'),
-      })
+      const env = { controllerUrl: s.controllerUrl, matrixUrl: s.matrixUrl, aiGatewayUrl: s.aiGatewayUrl }
+      const token = { tokenAudience: s.authAudience, tokenExpirationSeconds: s.authTokenExpirationSeconds }
+      const serviceAccounts = ctx.cache('ServiceAccount')
+      // The refresh times the materializer records and the freshness check reads.
+      const tokens = new TokenSchedule()
+      const materializer = new DepsMaterializer({ ...ctx.naming, ...token, kube: ctx.kube, store: o.store, env, clock: ctx.clock, tokens, serviceAccounts })
+      const refresh = (worker: Worker) => materializer.refreshToken(worker)
+      const freshness = new TokenFreshness({ ...ctx.naming, ...token, tokens, refresh, store: o.store, serviceAccounts, clock: ctx.clock, log: ctx.log })
       const backend = new SandboxBackend({
         kube: ctx.kube,
         // The kinds sandboxWatchSources (below) adds to the controller.
         caches: { claims: ctx.cache<SandboxClaim>('SandboxClaim'), sandboxes: ctx.cache<Sandbox>('Sandbox'), pools: ctx.cache<SandboxSet>('SandboxSet') },
         settings: { ...o.settings, ...ctx.naming },
         hibernate: o.capabilities.includes('hibernate'),
-        images,
+        images: workerImages(s),
+        env,
         materializer,
+        freshness,
         clock: ctx.clock,
         log: ctx.log,
         events: ctx.events,

@@ -14,6 +14,7 @@ import { systemClock, type Clock, type TimerHandle } from '../controller/clock.t
 import type { WatchSource } from '../controller/controller.ts'
 import type { CacheInformer } from '../controller/informer.ts'
 import { type Collection, createListWatch, isNotFound, type KubeClient, listCollection, resourcePath } from '../controller/kube.ts'
+import { sandboxApiServed } from './api-discovery.ts'
 import { SANDBOX_GROUP, SANDBOX_VERSION, SandboxPlural } from './objects.ts'
 
 /** How often a cache without its API checks whether the CRDs were installed. */
@@ -33,17 +34,6 @@ export interface SandboxWatchOptions {
 /** Raised (as an informer `error`) when the API appears, so the supervisor starts the real watch. */
 export class SandboxApiAppeared extends Error {
   override name = 'SandboxApiAppeared'
-}
-
-/** True when `plural` is served under agents.kruise.io/v1alpha1 (discovery); 404 → false. */
-export async function sandboxApiServed(kube: KubeClient, plural: string): Promise<boolean> {
-  try {
-    const list = await kube.request<{ resources?: Array<{ name: string }> }>({ method: 'GET', path: `/apis/${SANDBOX_GROUP}/${SANDBOX_VERSION}` })
-    return (list?.resources ?? []).some((r) => r.name === plural)
-  } catch (error) {
-    if (isNotFound(error)) return false
-    throw error
-  }
 }
 
 type Handler = (arg?: any) => void

@@ -12,7 +12,7 @@ import { FilesystemDepsStore } from '../../../reconciler/deps/filesystem.ts'
 import type { KubeClient, KubeRequest } from '../../../reconciler/controller/kube.ts'
 import { KubeError } from '../../../reconciler/controller/kube.ts'
 import { DepsMaterializer } from '../../../reconciler/sandbox/deps-materializer.ts'
-import type { KubeObject } from '../../../api/meta.ts'
+import { TokenSchedule } from '../../../reconciler/sandbox/token-schedule.ts'
 import type { Worker } from '../../../api/worker.ts'
 import { FakeClock } from '../fake-clock.ts'
 
@@ -55,8 +55,9 @@ async function setup(t: Test, kube: KubeClient, lifetime = 3600, wrap?: (s: Deps
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   const fs = new FilesystemDepsStore({ dir })
   const store = wrap ? wrap(fs) : fs
-  const m = new DepsMaterializer({ controllerName: 'wrc', resourcePrefix: 'agentteams-', kube, store, env: {}, tokenAudience: 'hiclaw-controller', tokenExpirationSeconds: lifetime, clock })
-  return { m, fs }
+  const tokens = new TokenSchedule()
+  const m = new DepsMaterializer({ controllerName: 'wrc', resourcePrefix: 'agentteams-', kube, store, env: {}, tokenAudience: 'hiclaw-controller', tokenExpirationSeconds: lifetime, clock, tokens })
+  return { m, fs, tokens }
 }
 
 t.test('env is written, then the token, then both are read back', async (t) => {
@@ -101,13 +102,13 @@ t.test('the two read-backs are in flight at once, and the claim waits for both',
 
 t.test('the token: audience, one hour asked, refresh at 80 %', async (t) => {
   const kube = fakeKube()
-  const { m } = await setup(t, kube)
+  const { m, tokens } = await setup(t, kube)
   const { refreshAt } = await m.materialize(worker)
   const req = kube.requests.find((r) => r.path.endsWith('/token'))
   t.equal(req?.path, '/api/v1/namespaces/ns/serviceaccounts/agentteams-worker-alice/token')
   t.same((req?.body as any).spec, { audiences: ['hiclaw-controller'], expirationSeconds: 3600 })
   t.equal(refreshAt - clock.now(), 2880_000, '48 min of 60')
-  t.equal(m.refreshAt(worker), refreshAt)
+  t.equal(tokens.get(worker), refreshAt, 'the refresh is scheduled')
 })
 
 t.test('a lifetime under the API server minimum asks for 600 s but refreshes on the configured schedule', async (t) => {
@@ -125,7 +126,7 @@ t.test('a server granting less than asked: refresh at 80 % of what was granted',
 })
 
 t.test('a read-back that differs is VerifyFailed, naming sizes, never contents', async (t) => {
-  const { m } = await setup(t, fakeKube(), 3600, (s) => ({
+  const { m, tokens } = await setup(t, fakeKube(), 3600, (s) => ({
     location: s.location,
     put: (k, b) => s.put(k, b),
     get: async (k) => (k.endsWith('token') ? Buffer.from('truncated') : s.get(k)),
@@ -136,7 +137,7 @@ t.test('a read-back that differs is VerifyFailed, naming sizes, never contents',
   t.equal(error.reason, 'VerifyFailed')
   t.match(error.message, /materialize deps of Worker ns\/alice: read back deps object workers-deps\/alice\/token\/token in directory .*: 9 bytes read, 31 written/)
   t.notMatch(error.message, 'SECRET')
-  t.equal(m.refreshAt(worker), undefined, 'nothing scheduled for a failed delivery')
+  t.equal(tokens.get(worker), undefined, 'nothing scheduled for a failed delivery')
 })
 
 t.test('a failed TokenRequest is TokenRequestFailed, and nothing is written', async (t) => {
@@ -162,16 +163,15 @@ t.test('a store failure carries the store reason', async (t) => {
   t.match(error.message, 'write deps object workers-deps/alice/owner in directory', 'the first write, the owner record, fails')
 })
 
-t.test('refreshToken rewrites only the token; forget drops the schedule', async (t) => {
-  const { m, fs } = await setup(t, fakeKube())
+t.test('refreshToken rewrites only the token, and schedules the next rewrite', async (t) => {
+  const { m, fs, tokens } = await setup(t, fakeKube())
   await m.materialize(worker)
   await fs.delete('workers-deps/alice/env/env')
   await clock.advance(1000)
-  await m.refreshToken(worker)
+  const next = await m.refreshToken(worker)
   t.equal(await fs.get('workers-deps/alice/env/env'), undefined, 'env untouched')
   t.ok(await fs.get('workers-deps/alice/token/token'))
-  m.forget(worker)
-  t.equal(m.refreshAt(worker), undefined)
+  t.equal(tokens.get(worker), next)
 })
 
 t.test('a Worker name that is not a safe key is InvalidWorkerName', async (t) => {
@@ -253,45 +253,4 @@ t.test('two same-named Workers materialized at once: one gets the folder, the ot
   t.equal(((results[1] as PromiseRejectedResult).reason as DepsError).reason, 'DepsOwnedByAnotherWorker')
   t.match(await text(fs, 'workers-deps/alice/env/env'), "export NOTE='env-SECRET'", "only the first Worker's env was written")
   t.notMatch(await text(fs, 'workers-deps/alice/env/env'), 'other-SECRET')
-})
-
-t.test('adoptStoredToken: a restarted controller keeps only a stored token that is still good for this Worker', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'sbx-adopt-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
-  const store = new FilesystemDepsStore({ dir })
-  const start = new FakeClock()
-  const iat = Math.floor(start.now() / 1000)
-  const accounts = new Map<string, KubeObject>([['ns/agentteams-worker-alice', { metadata: { uid: 'sa-1' } }]])
-  const m = new DepsMaterializer({
-    controllerName: 'wrc', resourcePrefix: 'agentteams-', kube: fakeKube(), store, env: {}, tokenAudience: 'hiclaw-controller', tokenExpirationSeconds: 3600, clock: start,
-    serviceAccounts: { get: (name, namespace) => accounts.get(`${namespace}/${name}`) },
-  })
-  const jwt = (claims: object) => `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.c2ln`
-  const good = { aud: ['hiclaw-controller'], iat, exp: iat + 3600, 'kubernetes.io': { namespace: 'ns', serviceaccount: { name: 'agentteams-worker-alice', uid: 'sa-1' } } }
-  const stored = async (token: string) => void (await store.put('workers-deps/alice/token/token', Buffer.from(token)))
-
-  t.equal(await m.adoptStoredToken(worker), undefined, 'nothing stored: rewrite')
-  await stored(jwt(good))
-  t.equal(await m.adoptStoredToken(worker), start.now() + 2880_000, 'a fresh token for this account: kept, refreshed at 80% of its life')
-  t.equal(m.refreshAt(worker), start.now() + 2880_000, 'and remembered')
-  for (const [why, claims] of [
-    ['another audience', { ...good, aud: 'someone-else' }],
-    ['a re-created ServiceAccount (another uid)', { ...good, 'kubernetes.io': { namespace: 'ns', serviceaccount: { name: 'agentteams-worker-alice', uid: 'sa-0' } } }],
-    ['another namespace', { ...good, 'kubernetes.io': { namespace: 'other', serviceaccount: { name: 'agentteams-worker-alice', uid: 'sa-1' } } }],
-    ['due for refresh', { ...good, iat: iat - 3000, exp: iat + 600 }],
-    ['no lifetime', { ...good, exp: undefined }],
-  ] as const) {
-    await stored(jwt(claims))
-    t.equal(await m.adoptStoredToken(worker), undefined, `${why}: rewrite`)
-  }
-  await stored('not-a-jwt')
-  t.equal(await m.adoptStoredToken(worker), undefined, 'not a token: rewrite')
-  await stored(jwt(good))
-  accounts.clear()
-  t.equal(await m.adoptStoredToken(worker), undefined, 'the ServiceAccount is not in the cache: rewrite (which creates it)')
-  const shorter = new DepsMaterializer({
-    controllerName: 'wrc', resourcePrefix: 'agentteams-', kube: fakeKube(), store, env: {}, tokenAudience: 'hiclaw-controller', tokenExpirationSeconds: 1200, clock: start,
-    serviceAccounts: { get: () => ({ metadata: { uid: 'sa-1' } }) },
-  })
-  t.equal(await shorter.adoptStoredToken(worker), start.now() + 960_000, 'a lifetime configured shorter since the token was issued: refreshed at 80% of the shorter one')
 })

@@ -5,7 +5,8 @@
 import t from 'tap'
 import { KubeConfig } from '@kubernetes/client-node'
 import { KubeError, type KubeClient, type KubeRequest } from '../../../reconciler/controller/kube.ts'
-import { sandboxApiServed, sandboxWatchSources, SandboxApiAppeared } from '../../../reconciler/sandbox/watch.ts'
+import { sandboxApiServed } from '../../../reconciler/sandbox/api-discovery.ts'
+import { sandboxWatchSources, SandboxApiAppeared } from '../../../reconciler/sandbox/watch.ts'
 import { runtimeEnqueueKeys, runtimeIndexKeys } from '../../../reconciler/backend/runtime-watch.ts'
 import { FakeClock } from '../fake-clock.ts'
 
