@@ -7,7 +7,7 @@ import type { Server as HttpsServer, ServerOptions as HttpsServerOptions } from 
 import { LogController, fastify, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Config } from '../config/config.ts'
-import { MAX_REQUEST_BYTES, admissionWebhook } from './admission.ts'
+import { MAX_REQUEST_BYTES, admissionWebhook } from './admission-route.ts'
 import type { WebhookMetrics } from './metrics.ts'
 import { type ImageSettings, workerImages } from '../api/images.ts'
 import { mutateWorker } from './mutate-worker.ts'

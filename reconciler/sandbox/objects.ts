@@ -1,8 +1,7 @@
-// The OpenKruise Agents objects of the sandbox backend (product.md §5), built as plain data: the
-// shared warm pool (SandboxSet) with drift detection (semantic: what the provider's defaulting
-// normalizes is not drift), and one SandboxClaim per Worker that swaps in
-// the worker image and mounts its deps, stamped with a digest of what it was built from. Pure: no
-// I/O, so every field is unit-tested.
+// The OpenKruise Agents objects of the sandbox backend (product.md §5), as plain data: their types,
+// and one SandboxClaim per Worker that swaps in the worker image and mounts its deps, stamped with
+// a digest of what it was built from (the warm pool is pool.ts's). Pure: no I/O, so every field is
+// unit-tested.
 
 import { createHash } from 'node:crypto'
 import type { ObjectMeta } from '../../api/meta.ts'
@@ -10,7 +9,6 @@ import { validateSandboxName } from '../../api/validation.ts'
 import { LABEL_CONTROLLER, LABEL_WORKER, type Worker } from '../../api/worker.ts'
 import { ownerReference, runtimeName } from '../backend/contract.ts'
 import { depsKeys } from '../deps/store.ts'
-import { sameQuantity } from '../controller/quantity.ts'
 import { TOKEN_DIR } from '../backend/env.ts'
 
 /** OpenKruise Agents API (upstream-openkruise-agents-api.md §1). */
@@ -22,9 +20,7 @@ export const SandboxPlural = { Sandbox: 'sandboxes', SandboxClaim: 'sandboxclaim
 /** Labels the provider stamps on a claimed Sandbox (…-api.md §3.3). */
 export const LABEL_CLAIM_NAME = 'agents.kruise.io/claim-name'
 export const ANNOTATION_CLAIM_OWNER = 'agents.kruise.io/owner'
-/** Our labels beyond worker/controller (upstream #988 §5.3/§5.4). */
-export const LABEL_MANAGED_BY = 'agentteams.io/managed-by'
-export const LABEL_SANDBOXSET = 'agentteams.io/sandboxset'
+/** Our label beyond worker/controller (upstream #988 §5.4). */
 export const LABEL_RUNTIME = 'agentteams.io/runtime'
 /** Re-claim attempt number, carried from a failed claim to its replacement (re-claim backoff). */
 export const ANNOTATION_CLAIM_ATTEMPT = 'agentteams.io/claim-attempt'
@@ -39,10 +35,6 @@ const RESERVED_LABEL_PREFIXES = ['agents.kruise.io/', 'agentteams.io/']
 
 /** Where the env folder is mounted (upstream #998 `AGENTTEAMS_WORKER_ENV_MOUNT_DIR`). */
 export const ENV_MOUNT_DIR = '/mnt/agentteams/env'
-/** Upstream #988's default agent-runtime image of the pool template (`sandbox.go`). */
-export const DEFAULT_AGENT_RUNTIME_IMAGE = 'registry-cn-hangzhou-vpc.ack.aliyuncs.com/acs/agent-runtime:v0.0.9'
-/** Pool sandbox size, requests = limits (upstream HICLAW_K8S_WORKER_CPU / _MEMORY defaults). */
-const POOL_RESOURCES = { cpu: '1000m', memory: '2Gi' }
 
 /** Settings of the sandbox backend (config rows; defaults from product.md §5–6). */
 export interface SandboxSettings {
@@ -122,84 +114,6 @@ export function labelSelector(labels: Record<string, string>): string {
  */
 export function checkClaimable(settings: Pick<SandboxSettings, 'resourcePrefix'>, worker: string): string | undefined {
   return validateSandboxName({ metadata: { name: worker } }, settings.resourcePrefix)[0]
-}
-
-/** The warm pool as this controller wants it in `namespace`. */
-export function desiredSandboxSet(settings: SandboxSettings, namespace: string): SandboxSet {
-  const labels = {
-    [LABEL_MANAGED_BY]: settings.controllerName,
-    [LABEL_SANDBOXSET]: settings.poolName,
-    [LABEL_CONTROLLER]: settings.controllerName,
-  }
-  return {
-    apiVersion: SANDBOX_API_VERSION,
-    kind: 'SandboxSet',
-    metadata: { name: settings.poolName, namespace, labels },
-    spec: {
-      replicas: settings.prewarmSize,
-      // csi performs the dynamic deps mounts; agent-runtime runs the claim-time init (…-api.md §2.1).
-      runtimes: [{ name: 'csi' }, { name: 'agent-runtime' }],
-      template: {
-        metadata: {
-          labels: {
-            // Alibaba Cloud ACS scheduling labels of upstream #988; inert elsewhere.
-            'alibabacloud.com/acs': 'true',
-            'alibabacloud.com/compute-class': 'agent-sandbox',
-            'alibabacloud.com/compute-qos': 'default',
-            ...labels,
-          },
-        },
-        spec: {
-          automountServiceAccountToken: false,
-          terminationGracePeriodSeconds: 0,
-          containers: [
-            {
-              name: 'worker',
-              image: settings.agentRuntimeImage || DEFAULT_AGENT_RUNTIME_IMAGE,
-              imagePullPolicy: 'IfNotPresent',
-              env: [
-                { name: 'AGENTTEAMS_WORKER_ENV_MOUNT_DIR', value: ENV_MOUNT_DIR },
-                { name: 'AGENTTEAMS_WORKER_ENV_MOUNT_REQUIRED', value: '1' },
-              ],
-              resources: { requests: { ...POOL_RESOURCES }, limits: { ...POOL_RESOURCES } },
-            },
-          ],
-        },
-      },
-    },
-  }
-}
-
-/**
- * True when every field of `desired` is present with the same value in `actual` (objects
- * recursively, arrays element by element and of equal length). Fields only `actual` has — server
- * or provider defaults — are not drift. Resource quantities (`resources.requests` / `.limits`)
- * compare by value: the provider's defaulting webhook writes `1000m` back as `1` (product.md §11.4).
- */
-export function contains(actual: unknown, desired: unknown, path: readonly string[] = []): boolean {
-  if (Array.isArray(desired)) {
-    return Array.isArray(actual) && actual.length === desired.length && desired.every((d, i) => contains(actual[i], d, [...path, '[]']))
-  }
-  if (desired !== null && typeof desired === 'object') {
-    if (actual === null || typeof actual !== 'object' || Array.isArray(actual)) return false
-    return Object.entries(desired).every(([k, v]) => contains((actual as Record<string, unknown>)[k], v, [...path, k]))
-  }
-  const quantity = path.length >= 3 && path[path.length - 3] === 'resources' && ['requests', 'limits'].includes(path[path.length - 2] as string)
-  return quantity ? sameQuantity(actual, desired) : actual === desired
-}
-
-/**
- * The update that brings `actual` back to `desired`, or undefined when it has not drifted
- * (upstream #988 rewrote the pool on every create). The update replaces `spec` and merges labels;
- * it keeps `actual`'s resourceVersion, so a concurrent change makes it fail with 409.
- */
-export function sandboxSetUpdate(actual: SandboxSet, desired: SandboxSet): SandboxSet | undefined {
-  if (contains(actual.spec, desired.spec) && contains(actual.metadata.labels ?? {}, desired.metadata.labels ?? {})) return undefined
-  return {
-    ...actual,
-    metadata: { ...actual.metadata, labels: { ...actual.metadata.labels, ...desired.metadata.labels } },
-    spec: structuredClone(desired.spec),
-  }
 }
 
 /** What a claim needs besides the settings. */

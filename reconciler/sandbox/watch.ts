@@ -13,7 +13,8 @@ import { extraKind, extraNamespaces, runtimeIndexKeys, type RuntimeWatchScope } 
 import { systemClock, type Clock, type TimerHandle } from '../controller/clock.ts'
 import type { WatchSource } from '../controller/controller.ts'
 import type { CacheInformer } from '../controller/informer.ts'
-import { type Collection, createListWatch, isNotFound, type KubeClient, listCollection, resourcePath } from '../controller/kube.ts'
+import { isNotFound, type KubeClient, resourcePath } from '../controller/kube.ts'
+import { type Collection, createListWatch, listCollection } from '../controller/list-watch.ts'
 import { sandboxApiServed } from './api-discovery.ts'
 import { SANDBOX_GROUP, SANDBOX_VERSION, SandboxPlural } from './objects.ts'
 

@@ -10,7 +10,8 @@ import { createNamespace } from '../harness/namespaces.ts'
 import { pollUntil } from '../../localcluster/polling.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
 import { kubeconfigFor } from './reconciler-kit.ts'
-import { createKubeClient, createListWatch, listCollection } from '../../reconciler/controller/kube.ts'
+import { createKubeClient } from '../../reconciler/controller/kube.ts'
+import { createListWatch, listCollection } from '../../reconciler/controller/list-watch.ts'
 
 interface ConfigMap extends KubernetesObject {
   data?: Record<string, string>
