@@ -7,7 +7,8 @@
 // A module resolution hook (node:module registerHooks, synchronous and in-thread) points exactly
 // those two imports, from exactly those two files, at small stand-ins (client-node-lean/). Every
 // other import resolves as usual. The hook only affects modules resolved after it is registered,
-// so it is registered first, by cli/preload.ts, before the program's modules load.
+// so it is registered first, by bin/preload.ts, before the program's modules load. It depends on
+// client-node's private file names: package.json pins client-node exactly (docs/architecture.md).
 
 import { registerHooks } from 'node:module'
 
