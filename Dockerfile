@@ -1,4 +1,4 @@
-# The worker-runtime-controller image (product.md §10): Node 24 LTS runs the TypeScript sources
+# The worker-runtime-controller image (docs/operations.md): Node 24 LTS runs the TypeScript sources
 # directly (type stripping), so there is no build step, only production dependencies. Runs as a
 # numeric non-root user (so runAsNonRoot can verify it) and writes nothing to its own files, so it
 # works with a read-only root filesystem. No HEALTHCHECK: Kubernetes probes /healthz and /readyz.

@@ -48,7 +48,7 @@ export const ConditionType = {
   Ready: 'Ready',
   DepsMaterialized: 'DepsMaterialized',
   BackendSwitchBlocked: 'BackendSwitchBlocked',
-  /** True while the Worker runs on a runtime another controller made (product.md §11.1 adoption). */
+  /** True while the Worker runs on a runtime another controller made (docs/runtime-objects.md adoption). */
   RuntimeAdopted: 'RuntimeAdopted',
 } as const
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType]

@@ -1,5 +1,5 @@
 // The floor of bench/reconcile.ts: the same client doing the same writes with no controller. Per
-// Worker, in the apply's concurrency: create the Worker, then exactly what product.md §6 requires
+// Worker, in the apply's concurrency: create the Worker, then exactly what docs/deps.md requires
 // before a claim — the reconciler's own DepsMaterializer (ServiceAccount, TokenRequest, env → token
 // → both read back) — and the SandboxClaim create, built by the reconciler's own object builder.
 // No informers, queue, finalizer, status writes or Events: those are the controller's overhead.

@@ -42,7 +42,7 @@ function localDefaults(env: NodeJS.ProcessEnv, argv: readonly string[]): NodeJS.
 
 /**
  * In a cluster, how long readiness stays failed before the listeners close, so the endpoint is
- * removed from the Service first (field-anchors.md §E; knative/pkg#1509 EOFs). Within the default
+ * removed from the Service first (docs/operations.md; knative/pkg#1509 EOFs). Within the default
  * 30 s terminationGracePeriodSeconds together with the drain.
  */
 const ENDPOINT_REMOVAL_DELAY_MS = 5_000

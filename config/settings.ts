@@ -1,4 +1,4 @@
-// The table of every configuration setting (product.md §9): environment variable, CLI flag, JSON
+// The table of every configuration setting (docs/operations.md): environment variable, CLI flag, JSON
 // schema, default and meaning. One row per setting; the loader, the README table check and the
 // Helm chart values all follow this table.
 

@@ -1,6 +1,6 @@
 // Waits until the API server actually enforces Worker admission, not merely stores the
 // configuration (it picks configurations up through an informer, so the first requests can slip
-// through, real-cluster.md §3.6). Each probe is a server-side dry run whose answer shows who
+// through, docs/local-cluster.md). Each probe is a server-side dry run whose answer shows who
 // decided: the mutating webhook's defaults, or a denial of the unsafe backend switch.
 
 import { randomBytes } from 'node:crypto'
@@ -9,7 +9,7 @@ import { pollUntil } from './polling.ts'
 import { createWorker, patchWorkerStatus, workerManifest } from './workers.ts'
 import { workerPath } from '../api/worker.ts'
 
-/** The prefix kube-apiserver puts before our validating webhook's message (field-anchors.md §C1). */
+/** The prefix kube-apiserver puts before our validating webhook's message (docs/admission.md). */
 export const WEBHOOK_DENIAL_PREFIX = 'admission webhook "validate.workers.agentteams.io" denied the request: '
 /** Name of the ValidatingAdmissionPolicy and its binding in manifests/policy/. */
 export const POLICY_NAME = 'workers.agentteams.io-backend-runtime'

@@ -1,4 +1,4 @@
-// Starts kube-apiserver for one control plane with envtest's flags (real-cluster.md §3.2): RBAC,
+// Starts kube-apiserver for one control plane with envtest's flags (docs/local-cluster.md): RBAC,
 // client-certificate authentication, service-account issuer and signing keys (TokenRequest works),
 // the ServiceAccount admission plugin off unless a controller-manager creates the `default`
 // ServiceAccounts it requires (nodes.ts). Ready when /readyz answers ok and the bootstrap

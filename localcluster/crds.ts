@@ -1,5 +1,5 @@
 // Installs CustomResourceDefinitions and waits until they can be used (envtest's InstallCRDs and
-// WaitForCRDs, real-cluster.md §3.5): conditions Established and NamesAccepted True, then every
+// WaitForCRDs, docs/local-cluster.md): conditions Established and NamesAccepted True, then every
 // served version discoverable, because clients that cache discovery fail before that.
 
 import type { ApiClient } from './api-client.ts'

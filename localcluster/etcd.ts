@@ -1,4 +1,4 @@
-// Starts etcd for one control plane (real-cluster.md §3.1, envtest's defaults): loopback client
+// Starts etcd for one control plane (docs/local-cluster.md, envtest's defaults): loopback client
 // and peer URLs on the given ports, a data directory, no fsync (test data is disposable; the local
 // mode keeps its data and accepts the same trade-off), ready when GET /health says healthy.
 

@@ -1,4 +1,4 @@
-// The admin kubeconfig of a control plane (real-cluster.md §3.4): the apiserver URL, its CA and
+// The admin kubeconfig of a control plane (docs/local-cluster.md): the apiserver URL, its CA and
 // the admin client certificate embedded as data, one context. Used by kubectl and by
 // @kubernetes/client-node (`KubeConfig.loadFromString`).
 

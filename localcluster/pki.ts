@@ -1,4 +1,4 @@
-// The control plane's key material (real-cluster.md §3.3): one CA that signs the kube-apiserver
+// The control plane's key material (docs/local-cluster.md): one CA that signs the kube-apiserver
 // serving certificate (SAN IP 127.0.0.1, DNS localhost) and the admin client certificate
 // (CN=admin, O=system:masters), plus the RSA key pair that signs service-account tokens so
 // TokenRequest works. Written as files the apiserver reads; the kubeconfig embeds the PEMs.

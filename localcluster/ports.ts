@@ -4,7 +4,7 @@
 
 import { createServer } from 'node:net'
 
-/** The loopback address every harness listener binds (real-cluster.md §3.1/§3.2). */
+/** The loopback address every harness listener binds (docs/local-cluster.md). */
 export const LOOPBACK = '127.0.0.1'
 
 /** Asks the kernel for a free port by listening on port 0, then releases it. */

@@ -11,7 +11,7 @@ import { killNow, onProcessExit } from './exit-cleanup.ts'
 const SETPRIV = '/usr/bin/setpriv'
 /** Grace period between SIGTERM and SIGKILL (etcd and kube-apiserver stop in well under 1 s). */
 export const DEFAULT_STOP_GRACE_MS = 10_000
-/** Proxy variables stripped from every child (real-cluster.md §3.2). */
+/** Proxy variables stripped from every child (docs/local-cluster.md). */
 const PROXY_VARIABLES = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'all_proxy']
 
 /** How a child ended. */

@@ -1,5 +1,5 @@
 // Registers the project's webhook configurations against a webhook server outside the cluster
-// (envtest's ModifyWebhookDefinitions, real-cluster.md §3.6): each webhook's clientConfig becomes
+// (envtest's ModifyWebhookDefinitions, docs/local-cluster.md): each webhook's clientConfig becomes
 // `url: https://127.0.0.1:<port><path>` plus the server's CA bundle, then create-or-update.
 // Whether the API server already enforces them is a separate wait (admission-probes.ts).
 

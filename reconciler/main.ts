@@ -53,7 +53,7 @@ export interface StartReconcilerOptions {
 
 /** A running reconciler. */
 export interface ReconcilerHandle {
-  /** Caches synced and leader state known (product.md §10 /readyz). */
+  /** Caches synced and leader state known (docs/operations.md /readyz). */
   isReady(): boolean
   /** true, or what is stuck (a reconcile, the queue, an informer). */
   isLive(): boolean | string
@@ -145,7 +145,7 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
       isEcho: (w: Worker) => ownWrites.isEcho(workerKey(w), w.metadata?.resourceVersion),
     },
     // Every Worker-labelled Pod, whatever controller made it: the upstream controller's are the
-    // Worker's runtime too (product.md §11.1), in the scope and in each legacy namespace outside it.
+    // Worker's runtime too (docs/runtime-objects.md), in the scope and in each legacy namespace outside it.
     { ...source('Pod', kubeconfig, kube, core('pods', WORKER_LABEL_SELECTOR), runtimeKeys), index: runtimeIndexKeys },
     ...extraNamespaces(scope).map((n) => ({ ...source(extraKind('Pod', n), kubeconfig, kube, core('pods', WORKER_LABEL_SELECTOR, n), runtimeKeys), index: runtimeIndexKeys })),
     source('ServiceAccount', kubeconfig, kube, core('serviceaccounts', owned), ownerKey),

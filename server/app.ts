@@ -15,7 +15,7 @@ import { validateWorker } from './validate-worker.ts'
 
 /**
  * Longer than the API server's 90 s idle keep-alive (Go's http.DefaultTransport), so the server
- * never closes a connection the client is about to reuse (Pepr PR #3056; field-anchors.md §A, §D4).
+ * never closes a connection the client is about to reuse (Pepr PR #3056; docs/reconcile.md, docs/admission.md).
  */
 export const KEEP_ALIVE_TIMEOUT_MS = 95_000
 /** controller-runtime's ReadHeaderTimeout (pkg/webhook/server.go): 32 s. */

@@ -1,5 +1,5 @@
 // The backend contract: what the reconciler needs from a runtime (pod, sandbox) to drive a Worker,
-// plus the naming, labels and owner reference every backend's objects share (product.md §7).
+// plus the naming, labels and owner reference every backend's objects share (docs/backends.md).
 // A backend only touches its own objects; the transition rule stays in api/backend-runtime.ts.
 
 import type { V1OwnerReference } from '@kubernetes/client-node'
@@ -111,7 +111,7 @@ export function isOwnObject(obj: KubeObject | undefined, naming: Pick<RuntimeNam
 
 /**
  * The label selector of every runtime object of any Worker, whatever controller made it: this
- * controller's and the upstream controller's (product.md §11.1), which must be seen to be kept.
+ * controller's and the upstream controller's (docs/runtime-objects.md), which must be seen to be kept.
  */
 export const WORKER_LABEL_SELECTOR = LABEL_WORKER
 

@@ -1,4 +1,4 @@
-// A Worker's credentials from the upstream provisioner (product.md §11.2): the Secret
+// A Worker's credentials from the upstream provisioner (docs/credentials.md): the Secret
 // `agentteams-creds-<worker>` (name pattern and namespace configurable) whose keys become system env
 // keys of the runtime — by reference in the Pod, in the env file of a sandbox. Read by name (RBAC
 // `get` only, never a list), validated (every key present, UTF-8, no NUL, bounded), never logged.

@@ -1,4 +1,4 @@
-// A Worker's runtime environment (product.md §6): the system keys this controller owns plus the
+// A Worker's runtime environment (docs/deps.md): the system keys this controller owns plus the
 // user's spec.env (system keys win), sorted; and its file form, one `export KEY='value'` line per
 // key with shell-safe single quoting, shared by the pod Secret and the sandbox deps.
 

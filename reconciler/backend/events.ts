@@ -21,7 +21,7 @@ export const EventReason = {
   Stopped: 'Stopped',
   Failed: 'Failed',
   CleanedUp: 'CleanedUp',
-  /** The Worker runs on a runtime another controller made, kept as it is (product.md §11.1). */
+  /** The Worker runs on a runtime another controller made, kept as it is (docs/runtime-objects.md). */
   RuntimeAdopted: 'RuntimeAdopted',
   /** A runtime object another controller made was deleted (stop, sleep, delete, or it had ended). */
   LegacyRuntimeDeleted: 'LegacyRuntimeDeleted',

@@ -1,4 +1,4 @@
-// Where the runtime objects of Workers are watched (product.md §11.1): every Pod, SandboxClaim and
+// Where the runtime objects of Workers are watched (docs/runtime-objects.md): every Pod, SandboxClaim and
 // Sandbox carrying the `agentteams.io/worker` label in the reconciler's scope, and in each legacy
 // namespace outside that scope (its own informers, kind `Pod@<namespace>`). Each object is indexed
 // by `<its namespace>/<label>`; a change enqueues that Worker and, for an object in a legacy

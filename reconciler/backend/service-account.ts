@@ -1,4 +1,4 @@
-// The Worker's own ServiceAccount `<prefix>worker-<worker>` (product.md §6): the identity its auth
+// The Worker's own ServiceAccount `<prefix>worker-<worker>` (docs/deps.md): the identity its auth
 // token is issued for, on either backend. Created before the runtime, removed only when the Worker
 // is deleted (by the finalizer), never when it merely stops.
 
@@ -46,7 +46,7 @@ export async function ensureServiceAccount(kube: KubeClient, naming: RuntimeNami
 /**
  * Deletes the Worker's ServiceAccount when this controller made it (`cache` holds only those); a
  * missing one is fine. Another controller's account of the same name (the upstream controller's,
- * with the same prefix) is never deleted (product.md §11.1). The uid precondition spares a
+ * with the same prefix) is never deleted (docs/runtime-objects.md). The uid precondition spares a
  * replacement. One that is not cached (yet) is left to garbage collection: it is owned by the Worker.
  */
 export async function deleteServiceAccount(kube: KubeClient, naming: RuntimeNaming, worker: Worker, cache?: ServiceAccountCache): Promise<void> {

@@ -6,7 +6,7 @@
  * Deletes `metadata.managedFields` from `obj` in place and returns it; anything else, including
  * objects without metadata (an ERROR event's Status), is left as it is. controller-runtime's
  * `cache.TransformStripManagedFields()` does the same for the same reason: cache memory, the
- * OOM pain of field-anchors.md §F.5.
+ * OOM pain of docs/reconcile.md.
  *
  * Deleted, never set to `[]`: a PUT carrying an empty list wipes the server's managedFields, while
  * a PUT without the field leaves them unchanged (both measured on kube-apiserver 1.36; the second

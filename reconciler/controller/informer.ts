@@ -1,5 +1,5 @@
 // Keeps one kind's cache alive and honest. client-node's informer stops for good on most errors
-// and its watch can go silent (field-anchors.md §A3, §F): this supervisor restarts it with jittered
+// and its watch can go silent (docs/reconcile.md): this supervisor restarts it with jittered
 // backoff, relists when the watch has been quiet too long and periodically, and counts what it missed.
 
 import type { V1ObjectMeta } from '@kubernetes/client-node'
@@ -39,9 +39,9 @@ export interface CacheInformer<T> {
 
 /** Restart pacing: client-node's own reconnect pacing is 1 s → 30 s (cache.ts). */
 export const RESTART_BACKOFF: BackoffPolicy = Object.freeze({ baseMs: 1000, maxMs: 30_000, factor: 2, jitter: 0.5 })
-/** Relist when no event arrived for this long: Pepr's staleness bar (field-anchors.md §G, ≤ 5 min). */
+/** Relist when no event arrived for this long: Pepr's staleness bar (docs/reconcile.md, ≤ 5 min). */
 export const STALE_AFTER_MS = 5 * 60_000
-/** Relist at least this often: KFC's 10 min (field-anchors.md §A3). */
+/** Relist at least this often: KFC's 10 min (docs/reconcile.md). */
 export const RELIST_EVERY_MS = 10 * 60_000
 /** A mismatch between a relist and the cache must outlive this grace to count as a miss. */
 export const MISS_GRACE_MS = 2000

@@ -1,4 +1,4 @@
-// Prometheus metrics of the reconciler (field-anchors.md §E observability): reconcile outcomes and
+// Prometheus metrics of the reconciler (docs/operations.md observability): reconcile outcomes and
 // duration, queue depth and retries, informer restarts, relist misses and last-event age, and
 // leadership. Registered on the caller's Registry; nothing global.
 

@@ -1,7 +1,7 @@
 // Kubernetes resource quantities (`1000m`, `1`, `2Gi`, `1.5e3`) compared by value, exactly: an API
 // server or a defaulting webhook that re-encodes an object through Go's typed structs writes them
 // back in canonical form (`1000m` → `1`), and a string comparison would see drift where there is
-// none (product.md §11.4). client-node's quantityToScalar is not used: it goes through floating
+// none (docs/sandbox.md). client-node's quantityToScalar is not used: it goes through floating
 // point and throws on fractional values with a large suffix (`1.5Gi`).
 
 const SUFFIX: Record<string, [base: bigint, exponent: number]> = {

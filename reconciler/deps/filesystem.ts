@@ -1,4 +1,4 @@
-// The filesystem deps store (product.md §6, the local-mode default): objects are files under one
+// The filesystem deps store (docs/deps.md, the local-mode default): objects are files under one
 // directory, written atomically (temp file in the same folder, fsync, rename) with mode 0600, so
 // a reader — the sandbox mount — sees the old body or the new one, never half of either.
 

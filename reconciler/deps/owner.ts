@@ -1,4 +1,4 @@
-// Who a deps folder belongs to. product.md §6 fixes the layout `workers-deps/<worker>/`, keyed by
+// Who a deps folder belongs to. docs/deps.md fixes the layout `workers-deps/<worker>/`, keyed by
 // the Worker's name alone, so Workers `alice` in two namespaces would share one folder — one's env
 // and token overwriting the other's (a cross-tenant leak). The folder records its owner
 // (namespace, name, uid) in `workers-deps/<worker>/owner`; writers and cleanup consult it.

@@ -1,4 +1,4 @@
-// The S3 deps store (product.md §6): objects in one bucket of any S3-compatible server (MinIO,
+// The S3 deps store (docs/deps.md): objects in one bucket of any S3-compatible server (MinIO,
 // Alibaba OSS, AWS) through @aws-sdk/client-s3. Portable on purpose: Content-MD5 on writes (every
 // S3 dialect verifies it), checksums only when an operation requires them, one-by-one deletes.
 

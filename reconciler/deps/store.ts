@@ -1,4 +1,4 @@
-// The worker-deps store (product.md §6): where a Worker's env file and auth token are written
+// The worker-deps store (docs/deps.md): where a Worker's env file and auth token are written
 // before its SandboxClaim exists. One small interface with two drivers (deps/s3.ts, deps/filesystem.ts),
 // the storage layout, and the typed error every driver raises. Object bodies are secrets: no
 // function here ever puts a body into a message.

@@ -1,4 +1,4 @@
-// Read-back verification of a deps write (product.md §6: write env → write token → read both back
+// Read-back verification of a deps write (docs/deps.md: write env → write token → read both back
 // before the claim): the object read again must have the size and SHA-256 the write reported. Says
 // what differs in sizes only, never in contents: the bodies are secrets.
 

@@ -1,6 +1,6 @@
-// The pod backend (product.md §7): per Worker a ServiceAccount, a Secret holding the rendered env,
+// The pod backend (docs/backends.md): per Worker a ServiceAccount, a Secret holding the rendered env,
 // and a Pod `<prefix>worker-<worker>` with envFrom that Secret and a projected, audience-bound
-// token; the upstream provisioner's credentials by reference to their Secret (§11.2), never as
+// token; the upstream provisioner's credentials by reference to their Secret (docs/credentials.md), never as
 // values in the Pod spec. Sleeping and Stopped delete the Pod; its status maps to the runtime state.
 
 import { createHash } from 'node:crypto'

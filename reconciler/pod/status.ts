@@ -1,4 +1,4 @@
-// How a worker Pod's status reads as a runtime state (product.md §7): Pending / ContainerCreating
+// How a worker Pod's status reads as a runtime state (docs/backends.md): Pending / ContainerCreating
 // → Starting, Running + Ready → Running, Failed → Failed; a Pod being deleted → Stopping; each with
 // the CamelCase reason the Worker's Ready condition shows. Pure: unit-tested without an API server.
 

@@ -1,4 +1,4 @@
-// The Worker's auth token (product.md §6, docs/deps.md): a TokenRequest for its own ServiceAccount
+// The Worker's auth token (docs/deps.md, docs/deps.md): a TokenRequest for its own ServiceAccount
 // with the configured audience and a bounded lifetime, due for a rewrite once 80% of that lifetime
 // has passed; and whether a token already in the store is still good for the Worker as it is now.
 // The token is a secret: it is decoded here to read its claims and never logged.
@@ -10,7 +10,7 @@ import type { Clock } from '../controller/clock.ts'
 import { type KubeClient, resourcePath } from '../controller/kube.ts'
 import { depsFailure, DepsReason } from './deps-errors.ts'
 
-/** Refresh when this fraction of the token's lifetime has passed (product.md §6; the kubelet uses 80% too). */
+/** Refresh when this fraction of the token's lifetime has passed (docs/deps.md; the kubelet uses 80% too). */
 export const TOKEN_REFRESH_FRACTION = 0.8
 /** The API server rejects TokenRequests shorter than 10 min (authentication/validation: MinTokenAgeSec). */
 export const MIN_TOKEN_REQUEST_SECONDS = 600

@@ -1,4 +1,4 @@
-// The sandbox backend (product.md §5, docs/architecture.md): a Worker runs in an OpenKruise Agents
+// The sandbox backend (docs/sandbox.md, docs/architecture.md): a Worker runs in an OpenKruise Agents
 // Sandbox obtained by a SandboxClaim against the warm pool. This file is its state machine: deps
 // are delivered and verified before every claim and every resume; a failed claim is replaced only
 // after its backoff; a claim built from an older spec is replaced, deps first; Sleeping hibernates

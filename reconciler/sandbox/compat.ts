@@ -1,4 +1,4 @@
-// What an older OpenKruise Agents loses of the claims this backend writes (product.md §11.4): its
+// What an older OpenKruise Agents loses of the claims this backend writes (docs/sandbox.md): its
 // v0.3.0 SandboxClaim CRD has no `dynamicVolumesMount[].attributes`, so the API server prunes the
 // token mount's `credentialProviderName` without an error. Told from the claim as the API server
 // stored it (the create's response, the informer's copy): no extra request, no RBAC rule. Pure.

@@ -1,5 +1,5 @@
-// Start-up checks of the installed CRDs against what the sandbox backend needs (product.md §11.3,
-// §11.4), read from their published schemas (controller/crd-schema.ts: no RBAC rule, no write): upstream's
+// Start-up checks of the installed CRDs against what the sandbox backend needs (docs/runtime-objects.md,
+// docs/sandbox.md), read from their published schemas (controller/crd-schema.ts: no RBAC rule, no write): upstream's
 // HEAD Worker CRD allows only `spec.backendRuntime: pod`, so sandbox Workers need this project's
 // CRD; OpenKruise Agents v0.3.0's SandboxClaim CRD has no `spec.dynamicVolumesMount[].attributes`,
 // so the token mount's `credentialProviderName` is pruned. Each gap is one warning log line at
@@ -30,7 +30,7 @@ export interface CrdCheck {
   problem: string
 }
 
-/** HEAD's Worker CRD allows only `pod` (product.md §11.3). */
+/** HEAD's Worker CRD allows only `pod` (docs/runtime-objects.md). */
 export const WORKER_SANDBOX_CHECK: CrdCheck = {
   capability: 'worker-backend-sandbox',
   crd: 'workers.agentteams.io',
@@ -43,7 +43,7 @@ export const WORKER_SANDBOX_CHECK: CrdCheck = {
     "a superset of upstream's",
 }
 
-/** OpenKruise Agents v0.3.0 prunes the mount attributes (product.md §11.4). */
+/** OpenKruise Agents v0.3.0 prunes the mount attributes (docs/sandbox.md). */
 export const CLAIM_ATTRIBUTES_CHECK: CrdCheck = {
   capability: 'sandboxclaim-mount-attributes',
   crd: 'sandboxclaims.agents.kruise.io',

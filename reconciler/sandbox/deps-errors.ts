@@ -1,4 +1,4 @@
-// How a failed deps delivery is reported (product.md §6, docs/deps.md): a DepsError with a
+// How a failed deps delivery is reported (docs/deps.md, docs/deps.md): a DepsError with a
 // CamelCase reason for the Worker's DepsMaterialized condition, and a message
 // `<verb> deps of Worker <ns/name>: <cause>` that never holds a value or a token.
 

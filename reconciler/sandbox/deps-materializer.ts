@@ -1,4 +1,4 @@
-// Delivers a sandbox Worker's deps before its claim exists (product.md §6, docs/deps.md): claim
+// Delivers a sandbox Worker's deps before its claim exists (docs/deps.md, docs/deps.md): claim
 // the folder for the Worker (deps-ownership.ts), render the env (spec.ts), issue a bounded token
 // (auth-token.ts), write env → write token → read both back (deps/verify.ts), and schedule the
 // token's rewrite. Removes only folders the Worker owns. One folder's work at a time in this process.

@@ -1,4 +1,4 @@
-// The OpenKruise Agents objects of the sandbox backend (product.md §5), as plain data: their types,
+// The OpenKruise Agents objects of the sandbox backend (docs/sandbox.md), as plain data: their types,
 // and one SandboxClaim per Worker that swaps in the worker image and mounts its deps, stamped with
 // a digest of what it was built from (the warm pool is pool.ts's). Pure: no I/O, so every field is
 // unit-tested.
@@ -11,16 +11,16 @@ import { ownerReference, runtimeName } from '../backend/contract.ts'
 import { depsKeys } from '../deps/store.ts'
 import { TOKEN_DIR } from '../backend/env.ts'
 
-/** OpenKruise Agents API (upstream-openkruise-agents-api.md §1). */
+/** OpenKruise Agents API (docs/sandbox.md). */
 export const SANDBOX_GROUP = 'agents.kruise.io'
 export const SANDBOX_VERSION = 'v1alpha1'
 export const SANDBOX_API_VERSION = `${SANDBOX_GROUP}/${SANDBOX_VERSION}`
 export const SandboxPlural = { Sandbox: 'sandboxes', SandboxClaim: 'sandboxclaims', SandboxSet: 'sandboxsets' } as const
 
-/** Labels the provider stamps on a claimed Sandbox (…-api.md §3.3). */
+/** Labels the provider stamps on a claimed Sandbox (docs/sandbox.md). */
 export const LABEL_CLAIM_NAME = 'agents.kruise.io/claim-name'
 export const ANNOTATION_CLAIM_OWNER = 'agents.kruise.io/owner'
-/** Our label beyond worker/controller (upstream #988 §5.4). */
+/** Our label beyond worker/controller (upstream #988's). */
 export const LABEL_RUNTIME = 'agentteams.io/runtime'
 /** Re-claim attempt number, carried from a failed claim to its replacement (re-claim backoff). */
 export const ANNOTATION_CLAIM_ATTEMPT = 'agentteams.io/claim-attempt'
@@ -30,13 +30,13 @@ export const ANNOTATION_CLAIM_ATTEMPT = 'agentteams.io/claim-attempt'
  * copied by the provider onto the Sandbox, so it outlives a claim removed by `ttlAfterCompleted`.
  */
 export const ANNOTATION_SPEC_HASH = 'agentteams.io/spec-hash'
-/** User label prefixes never copied: the provider's own keys break claiming (…-api.md §5, issue #311). */
+/** User label prefixes never copied: the provider's own keys break claiming (docs/sandbox.md, issue #311). */
 const RESERVED_LABEL_PREFIXES = ['agents.kruise.io/', 'agentteams.io/']
 
 /** Where the env folder is mounted (upstream #998 `AGENTTEAMS_WORKER_ENV_MOUNT_DIR`). */
 export const ENV_MOUNT_DIR = '/mnt/agentteams/env'
 
-/** Settings of the sandbox backend (config rows; defaults from product.md §5–6). */
+/** Settings of the sandbox backend (config rows; defaults from docs/sandbox.md, docs/deps.md). */
 export interface SandboxSettings {
   controllerName: string
   resourcePrefix: string
@@ -172,7 +172,7 @@ export function claimLabels(settings: SandboxSettings, worker: Worker): Record<s
   return labels
 }
 
-/** The deps mounts of product.md §6: env and token folders, read-only, from the deps PV. */
+/** The deps mounts of docs/deps.md: env and token folders, read-only, from the deps PV. */
 export function depsMounts(settings: SandboxSettings, worker: string): CsiMount[] {
   const keys = depsKeys(worker)
   return [
@@ -188,7 +188,7 @@ export function depsMounts(settings: SandboxSettings, worker: string): CsiMount[
 }
 
 /**
- * The SandboxClaim of a Worker (product.md §5). Never sets `template` (a claim has none) nor
+ * The SandboxClaim of a Worker (docs/sandbox.md). Never sets `template` (a claim has none) nor
  * `skipInitRuntime` (the deps mounts need the init runtime).
  */
 export function desiredSandboxClaim(settings: SandboxSettings, input: ClaimInput): SandboxClaim {

@@ -1,4 +1,4 @@
-// What exists of a Worker's sandbox runtime (product.md §5): its claim and its label-matched
+// What exists of a Worker's sandbox runtime (docs/sandbox.md): its claim and its label-matched
 // Sandboxes, read from the informer caches (plus a claim created here that the cache has not
 // shown yet, claim-memory.ts), or asked of the API server right after a removal, and mapped to one
 // observation (status.ts). Undefined whenever the sandbox API is not served at all.

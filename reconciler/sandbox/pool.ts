@@ -1,7 +1,7 @@
-// The warm pool of the sandbox backend (product.md §5): one SandboxSet per Worker namespace,
+// The warm pool of the sandbox backend (docs/sandbox.md): one SandboxSet per Worker namespace,
 // created when missing and updated only when its spec drifted from the desired one (upstream #988
 // overwrote it on every create). Drift is semantic: what the provider's defaulting webhook
-// normalizes (`1000m` → `1`, added defaults) is not drift (product.md §11.4).
+// normalizes (`1000m` → `1`, added defaults) is not drift (docs/sandbox.md).
 
 import type { Logger } from 'pino'
 import { isAlreadyExists, type KubeClient } from '../controller/kube.ts'
@@ -10,7 +10,7 @@ import { LABEL_CONTROLLER } from '../../api/worker.ts'
 import { sameQuantity } from '../controller/quantity.ts'
 import { ENV_MOUNT_DIR, SANDBOX_API_VERSION, SandboxPlural, type SandboxSet, type SandboxSettings } from './objects.ts'
 
-/** Our labels on the pool beyond the controller's (upstream #988 §5.3). */
+/** Our labels on the pool beyond the controller's (upstream #988's). */
 export const LABEL_MANAGED_BY = 'agentteams.io/managed-by'
 export const LABEL_SANDBOXSET = 'agentteams.io/sandboxset'
 /** Upstream #988's default agent-runtime image of the pool template (`sandbox.go`). */
@@ -31,7 +31,7 @@ export function desiredSandboxSet(settings: SandboxSettings, namespace: string):
     metadata: { name: settings.poolName, namespace, labels },
     spec: {
       replicas: settings.prewarmSize,
-      // csi performs the dynamic deps mounts; agent-runtime runs the claim-time init (…-api.md §2.1).
+      // csi performs the dynamic deps mounts; agent-runtime runs the claim-time init (docs/sandbox.md).
       runtimes: [{ name: 'csi' }, { name: 'agent-runtime' }],
       template: {
         metadata: {
@@ -68,7 +68,7 @@ export function desiredSandboxSet(settings: SandboxSettings, namespace: string):
  * True when every field of `desired` is present with the same value in `actual` (objects
  * recursively, arrays element by element and of equal length). Fields only `actual` has — server
  * or provider defaults — are not drift. Resource quantities (`resources.requests` / `.limits`)
- * compare by value: the provider's defaulting webhook writes `1000m` back as `1` (product.md §11.4).
+ * compare by value: the provider's defaulting webhook writes `1000m` back as `1` (docs/sandbox.md).
  */
 export function contains(actual: unknown, desired: unknown, path: readonly string[] = []): boolean {
   if (Array.isArray(desired)) {

@@ -1,4 +1,4 @@
-// What a Worker's sandbox is built from (product.md §5–6): its env file — the system keys, the
+// What a Worker's sandbox is built from (docs/sandbox.md, docs/deps.md): its env file — the system keys, the
 // credentials and `spec.env` — and the digest over image, labels and env file that the claim
 // carries, so a changed spec is told from an unchanged one. Pure; the env file is a secret.
 

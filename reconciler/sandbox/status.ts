@@ -1,5 +1,5 @@
-// What a Worker's sandbox runtime looks like right now (product.md §5): the claim first, then the
-// label-matched Sandbox, mapped as in upstream #988 §5.8 with its two fixes — a timed-out claim is
+// What a Worker's sandbox runtime looks like right now (docs/sandbox.md): the claim first, then the
+// label-matched Sandbox, mapped as in upstream #988 (docs/sandbox.md) with its two fixes — a timed-out claim is
 // Failed with the provider's message, and re-claiming waits an exponential, per-Worker backoff
 // (carried on the claim, so it survives restarts) instead of looping on every reconcile. Pure.
 
@@ -101,7 +101,7 @@ function failed(reason: string, message: string, at: number, attempt: number, in
   return { state: SandboxState.Failed, reason, message: `${message}; ${next}`, sandbox: undefined, stale: [], retryAt, nextAttempt: attempt + 1, ...extra }
 }
 
-/** Step A of §5.8: the claim alone. Returns undefined when step B (the Sandbox) decides. */
+/** Step A of the mapping: the claim alone. Returns undefined when step B (the Sandbox) decides. */
 function observeClaim(claim: SandboxClaim, input: ObserveInput): SandboxObservation | undefined {
   const name = `SandboxClaim ${claim.metadata.namespace}/${claim.metadata.name}`
   const status = claim.status ?? {}
@@ -133,7 +133,7 @@ function observeClaim(claim: SandboxClaim, input: ObserveInput): SandboxObservat
   return undefined
 }
 
-/** The Sandbox table of §5.8 for the one Sandbox of the Worker. */
+/** The Sandbox table of the mapping for the one Sandbox of the Worker. */
 function observeOne(sandbox: Sandbox, claim: SandboxClaim | undefined, input: ObserveInput): SandboxObservation {
   const name = `Sandbox ${sandbox.metadata.namespace}/${sandbox.metadata.name}`
   const status = sandbox.status ?? {}

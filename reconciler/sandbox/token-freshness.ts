@@ -1,4 +1,4 @@
-// Keeps a running sandbox's auth token fresh (product.md §6, docs/deps.md): rewritten once its
+// Keeps a running sandbox's auth token fresh (docs/deps.md, docs/deps.md): rewritten once its
 // refresh time has come; a process that never delivered the Worker's token (it just started, or
 // took over as leader) keeps the stored one while it is still good instead of rewriting every
 // Worker's token on its first pass; a failed rewrite keeps the runtime and tries again soon.

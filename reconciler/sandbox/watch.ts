@@ -1,4 +1,4 @@
-// The watches the sandbox backend needs (product.md §8, §11.1): Sandboxes and SandboxClaims that
+// The watches the sandbox backend needs (docs/reconcile.md, docs/runtime-objects.md): Sandboxes and SandboxClaims that
 // carry the `agentteams.io/worker` label, whatever controller made them (the upstream controller's
 // belong to the Worker too), each change enqueuing the Worker named by that label, and
 // the SandboxSets (warm pools) the backend reads from the cache instead of the API server.

@@ -1,4 +1,4 @@
-// Adoption without disruption (product.md §11.1): a Worker whose runtime is one the upstream
+// Adoption without disruption (docs/runtime-objects.md): a Worker whose runtime is one the upstream
 // controller made (a legacy Pod, or a #988 SandboxClaim and its Sandbox) keeps that runtime exactly
 // as it is. This module decides what the Worker reports about it — backend, phase from the adopted
 // objects, a RuntimeAdopted condition naming them, a spec change that waits for the next

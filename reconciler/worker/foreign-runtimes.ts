@@ -1,4 +1,4 @@
-// The runtime objects of a Worker that another controller made (product.md §11.1), from the
+// The runtime objects of a Worker that another controller made (docs/runtime-objects.md), from the
 // reconcile's side: nothing is created while one exists (it is adopted instead, kept exactly as it
 // is), an adopted runtime that has ended is removed so this controller's own can replace it, and
 // Stopped, Sleeping and delete remove them all (uid precondition) before reporting they are done.
@@ -32,8 +32,8 @@ function findAll(worker: Worker, d: ForeignDeps): Promise<RuntimeObject[]> | Run
 const names = (objects: readonly RuntimeObject[]): string => objects.map(describeRuntimeObject).join(', ')
 
 /**
- * Nothing may be created while any runtime object of the Worker exists on any backend (product.md
- * §11.1): another controller's runtime is adopted instead; this controller's own on another backend
+ * Nothing may be created while any runtime object of the Worker exists on any backend (docs/runtime-objects.md,
+ * the invariant): another controller's runtime is adopted instead; this controller's own on another backend
  * (being deleted) is waited for. Undefined when the way is clear.
  */
 export async function creationBlocked(worker: Worker, d: ForeignDeps, target: string): Promise<Result | undefined> {

@@ -1,4 +1,4 @@
-// Level-based reconcile of one Worker key (product.md §3, §8, §11.1): re-read the Worker from the
+// Level-based reconcile of one Worker key (docs/backend-runtime.md, docs/reconcile.md, docs/runtime-objects.md): re-read the Worker from the
 // cache, finalizer first, then drive spec.state on the right backend. The transition rule is enforced
 // against reality with api/backend-runtime.ts; "empty status.backendRuntime ⇒ pod" holds on every
 // path; and one runtime per Worker, ever: nothing is created while any runtime object of the Worker
@@ -65,7 +65,7 @@ export async function reconcileWorker(key: string, d: WorkerReconcilerDeps): Pro
   const worker = await addFinalizer(d.kube, cached)
   const elsewhere = runsElsewhere(worker)
   if (elsewhere) {
-    // Upstream skips such a Worker's container entirely; so does this controller (product.md §11.3).
+    // Upstream skips such a Worker's container entirely; so does this controller (docs/runtime-objects.md).
     await report(worker, d, { message: elsewhere, conditions: [{ type: ConditionType.Ready, status: 'Unknown', reason: 'RunsElsewhere', message: elsewhere }] })
     return {}
   }
@@ -119,7 +119,7 @@ async function run(worker: Worker, d: WorkerReconcilerDeps): Promise<Result> {
     const held = await creationBlocked(worker, d, target)
     if (held) return held
   }
-  // Race closure (product.md §3): record the backend before any runtime object exists on it.
+  // Race closure (docs/backend-runtime.md): record the backend before any runtime object exists on it.
   const recorded = worker.status?.backendRuntime === target ? worker : await recordBackendRuntime(d.kube, worker, target, d.prunedStatus)
   let after: BackendStatus
   try {

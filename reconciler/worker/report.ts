@@ -1,4 +1,4 @@
-// What one pass over a Worker tells (product.md §2, §8): its status, written only when it changed,
+// What one pass over a Worker tells (docs/overview.md, docs/reconcile.md): its status, written only when it changed,
 // with the Kubernetes Events for the transitions a user cares about; and when to look again.
 
 import { appliedBackendRuntime } from '../../api/backend-runtime.ts'

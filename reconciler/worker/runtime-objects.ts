@@ -1,5 +1,5 @@
-// Every runtime object of a Worker, this controller's own and the upstream controller's (product.md
-// §11.1): the Pods, SandboxClaims and Sandboxes in the Worker's namespace and the configured legacy
+// Every runtime object of a Worker, this controller's own and the upstream controller's (docs/runtime-objects.md):
+// the Pods, SandboxClaims and Sandboxes in the Worker's namespace and the configured legacy
 // namespaces that are labelled `agentteams.io/worker=<name>` whatever their controller label, or,
 // unlabelled, named `<prefix>worker-<name>` for a legacy prefix. The one-runtime-per-Worker invariant
 // is checked against this set; the selection is exact, so nothing of another Worker is ever touched.

@@ -1,4 +1,4 @@
-// What the installed Worker CRD keeps of the status this controller writes (product.md §11.3). A
+// What the installed Worker CRD keeps of the status this controller writes (docs/runtime-objects.md). A
 // CRD's structural schema makes the API server prune every field it does not declare: upstream's
 // HEAD CRD has no `status.conditions`, so a status compared as computed would differ from the
 // stored one on every pass and be written again forever. Each status write's response is what the

@@ -1,4 +1,4 @@
-// The Worker's status (product.md §2, §8): phase, backendRuntime, message, observedGeneration and
+// The Worker's status (docs/overview.md, docs/reconcile.md): phase, backendRuntime, message, observedGeneration and
 // the Ready / DepsMaterialized / BackendSwitchBlocked conditions. Computed as a whole, compared with
 // what is stored, and written through the status subresource only when it changed.
 
@@ -108,7 +108,7 @@ export async function writeStatus(kube: KubeClient, worker: Worker, status: Work
 
 /**
  * Records `status.backendRuntime = runtime` alone, with the resourceVersion precondition, before
- * any runtime object is created there (product.md §3 race closure). Returns the stored Worker.
+ * any runtime object is created there (docs/backend-runtime.md race closure). Returns the stored Worker.
  * On a CRD known to prune `status.backendRuntime` there is nothing to record (the write would
  * change nothing the server keeps), so `worker` is returned as it is and nothing is written.
  */

@@ -1,6 +1,6 @@
 // What `helm lint` and `helm template` make of the chart, checked with the real helm: every
 // documented option set lints and renders; the CRD, webhook configurations and policy are the
-// repository's single sources (manifests/); the pod is hardened as field-anchors.md §E asks; RBAC
+// repository's single sources (manifests/); the pod is hardened as docs/operations.md asks; RBAC
 // has no wildcard and the right scope; the generated certificate chain is one a Go API server trusts.
 
 import t from 'tap'

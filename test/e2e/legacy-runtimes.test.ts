@@ -1,4 +1,4 @@
-// One runtime per Worker in the cluster this product is for (product.md §11.1), on a real API server
+// One runtime per Worker in the cluster this product is for (docs/runtime-objects.md), on a real API server
 // with the real webhooks and kubectl: runtime objects in the shape the upstream controller leaves
 // them (its Pod, its #988 SandboxClaim and Sandbox, its ServiceAccount and credential Secret) exist
 // before the controller starts. They are adopted as they are, never duplicated; Stopped deletes them

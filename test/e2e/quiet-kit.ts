@@ -1,4 +1,4 @@
-// Pieces of the "a pass that changes nothing writes nothing" proofs (product.md §11.3, §11.4): an
+// Pieces of the "a pass that changes nothing writes nothing" proofs (docs/runtime-objects.md, docs/sandbox.md): an
 // API client wrapper that counts the controller's writes by kind, a quiet window in which the
 // Worker is touched (a label, as a user or a tool might) so that passes keep running while nothing
 // the controller owns changes, and a wait until the API server publishes a CRD's new schema.

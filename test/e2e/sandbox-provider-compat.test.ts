@@ -1,4 +1,4 @@
-// The sandbox provider as it really behaves (product.md §11.4), end to end on a real API server and
+// The sandbox provider as it really behaves (docs/sandbox.md), end to end on a real API server and
 // a real MinIO, the tests playing the OpenKruise Agents controller: the warm pool written back the
 // way its defaulting webhook does (quantities normalized, pod defaults added) causes no further pool
 // write over the passes that follow, while a real drift (image, size, labels) is still put back;

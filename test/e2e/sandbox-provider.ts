@@ -1,5 +1,5 @@
-// The OpenKruise Agents controller as the e2e tests play it (product.md §11.4, observed; details in
-// upstream-openkruise-agents-api.md §3–5), one step per call so a test decides what the provider
+// The OpenKruise Agents controller as the e2e tests play it (docs/sandbox.md, observed; details in
+// docs/sandbox.md), one step per call so a test decides what the provider
 // does and when: the SandboxSet keeps its pool of unclaimed Sandboxes; a claim takes one from the
 // pool (or creates one when the pool is empty) and is Completed; pause and resume. Every Sandbox
 // is backed by a real Pod (its name, a controller owner reference to it) that kube-scheduler binds
@@ -15,7 +15,7 @@ import { metaTime } from '../../api/meta.ts'
 
 const API_VERSION = 'agents.kruise.io/v1alpha1'
 const GROUP = `/apis/${API_VERSION}`
-/** The provider's labels and annotations (…-api.md §3.3). */
+/** The provider's labels and annotations (docs/sandbox.md). */
 export const PROVIDER_LABEL = {
   pool: 'agents.kruise.io/sandbox-pool',
   template: 'agents.kruise.io/sandbox-template',
@@ -155,7 +155,7 @@ export async function syncPool(api: ApiClient, ns: string, name: string): Promis
   await Promise.all(starting.map((sandbox) => runPoolSandbox(api, sandbox)))
 }
 
-/** The claim's changes to a Sandbox it takes (…-api.md §5 step 4b–c): labels, annotations, image, owner. */
+/** The claim's changes to a Sandbox it takes (docs/sandbox.md step 4b–c): labels, annotations, image, owner. */
 function claimSandbox(sandbox: Sandbox, claim: SandboxClaim): Sandbox {
   const claimed = clone(sandbox)
   const template = ((claimed.spec ??= {}) as { template?: any }).template ?? {}

@@ -1,4 +1,4 @@
-// Status that converges on any Worker CRD (product.md §11.3), end to end on the real API server:
+// Status that converges on any Worker CRD (docs/runtime-objects.md), end to end on the real API server:
 // with upstream AgentTeams' HEAD CRD installed (a test fixture: spec.backendRuntime only `pod`, no
 // status.conditions), a pod Worker as upstream creates it runs, the server prunes the conditions,
 // and over a quiet minute of passes (the Worker touched every 2 s) the controller writes its status

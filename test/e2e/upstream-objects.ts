@@ -1,5 +1,5 @@
 // Objects in the shape the upstream AgentTeams controller (HiClaw #988 era and HEAD) leaves in a
-// cluster (product.md §11.1–§11.2): its worker Pod `<prefix>worker-<name>` labelled with the worker,
+// cluster (docs/runtime-objects.md, docs/credentials.md): its worker Pod `<prefix>worker-<name>` labelled with the worker,
 // its own controller name and `app=<prefix>worker`, owned by the Worker; the Worker's ServiceAccount;
 // the provisioner's credential Secret; #988's SandboxClaim and its claimed Sandbox; and a Worker
 // status as upstream writes it (a phase, no backendRuntime for a pod Worker). Test fixtures only.
@@ -45,7 +45,7 @@ export function createUpstreamServiceAccount(api: ApiClient, ns: string, worker:
   return create(api, `/api/v1/namespaces/${ns}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: ns, labels: labels(worker, o), ownerReferences: ownerRefs(o.owner) } })
 }
 
-/** The provisioner's credential Secret `agentteams-creds-<worker>` (product.md §11.2). */
+/** The provisioner's credential Secret `agentteams-creds-<worker>` (docs/credentials.md). */
 export function createUpstreamCredentials(api: ApiClient, ns: string, worker: string): Promise<any> {
   const data = Object.fromEntries(
     [['WORKER_MATRIX_TOKEN', `syt_${worker}_matrix`], ['WORKER_GATEWAY_KEY', `gk-${worker}-gateway`], ['WORKER_MINIO_PASSWORD', `minio-${worker}-pw`], ['WORKER_PASSWORD', `pw-${worker}`]]

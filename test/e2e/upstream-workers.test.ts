@@ -1,4 +1,4 @@
-// Upstream AgentTeams as it is today meets this controller (product.md §11.2–§11.3), on a real API
+// Upstream AgentTeams as it is today meets this controller (docs/credentials.md, docs/runtime-objects.md), on a real API
 // server with the real webhooks, kubectl and MinIO: the provisioner's credential Secret reaches a
 // Pod by reference and a sandbox through its env file, a changed Secret refreshes the runtime, a
 // required one that is missing holds the Worker back until it appears, a bad one gets a clear

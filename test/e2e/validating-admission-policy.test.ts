@@ -1,6 +1,6 @@
 // The ValidatingAdmissionPolicy alternative (manifests/policy/) on a real kube-apiserver with NO
 // webhook at all: the unsafe backend switch is still rejected, with the policy's message, and the
-// transitions product.md §3 allows still go through, and names are checked as the webhook checks them.
+// transitions docs/backend-runtime.md allows still go through, and names are checked as the webhook checks them.
 // Driven with the real kubectl.
 
 import t from 'tap'

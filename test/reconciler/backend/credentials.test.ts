@@ -1,4 +1,4 @@
-// The upstream provisioner's credential Secret (product.md §11.2), without an API server: where it
+// The upstream provisioner's credential Secret (docs/credentials.md), without an API server: where it
 // is, what its keys become, what is wrong with a bad one (without ever quoting a value), and when
 // it holds a runtime back.
 

@@ -1,4 +1,4 @@
-// The Pod → runtime state table of product.md §7, with the detail a user sees in status.message.
+// The Pod → runtime state table of docs/backends.md, with the detail a user sees in status.message.
 
 import t from 'tap'
 import { mapPodStatus, type Pod } from '../../../reconciler/pod/status.ts'

@@ -1,4 +1,4 @@
-// The start-up checks of the installed CRDs (product.md §11.3, §11.4), unit level with published
+// The start-up checks of the installed CRDs (docs/runtime-objects.md, docs/sandbox.md), unit level with published
 // OpenAPI documents shaped as the API server serves them: HEAD's Worker CRD (backendRuntime: pod
 // only) and a v0.3.0 SandboxClaim CRD (no mount attributes) get one warning line each and a gauge
 // of 0; this project's CRDs get none and 1; a group-version published late is waited for; an

@@ -1,4 +1,4 @@
-// The SandboxClaim a Worker gets (product.md §5–6): names, owner, labels, timeouts, image swap,
+// The SandboxClaim a Worker gets (docs/sandbox.md, docs/deps.md): names, owner, labels, timeouts, image swap,
 // deps mounts matching the storage keys; fields that must never be set; the spec digest.
 
 import t from 'tap'
@@ -20,7 +20,7 @@ const worker: Worker = {
   },
 }
 
-t.test('the claim of product.md §5', async (t) => {
+t.test('the claim of docs/sandbox.md', async (t) => {
   const claim = desiredSandboxClaim(settings, { worker, image: 'registry/worker:1', attempt: 1, specHash: 'h' })
   t.equal(claim.apiVersion, 'agents.kruise.io/v1alpha1')
   t.equal(claim.metadata.name, 'agentteams-worker-alice')

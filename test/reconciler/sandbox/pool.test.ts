@@ -1,4 +1,4 @@
-// The warm pool a namespace gets (product.md §5): its size (0 allowed), the runtimes the deps mounts
+// The warm pool a namespace gets (docs/sandbox.md): its size (0 allowed), the runtimes the deps mounts
 // need, the default image; and drift that is semantic — defaults the provider adds, or quantities
 // it re-encodes (`1000m` → `1`), are not drift; a changed desired field is.
 

@@ -1,4 +1,4 @@
-// The provider as it really behaves (product.md §11.4), unit level, with fixtures in the shape the
+// The provider as it really behaves (docs/sandbox.md), unit level, with fixtures in the shape the
 // real OpenKruise Agents controller leaves its objects (test/fixtures/openkruise.ts): the claimed
 // Sandbox is recognised as the Worker's by its labels and annotations, whether the pool's owner
 // reference was removed or moved to the claim; a pool the defaulting webhook normalized is not

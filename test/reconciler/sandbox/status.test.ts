@@ -1,4 +1,4 @@
-// The claim-first, then sandbox status mapping (upstream #988 §5.8) and its two fixes: a timed-out
+// The claim-first, then sandbox status mapping (docs/sandbox.md, after upstream #988's) and its two fixes: a timed-out
 // claim is Failed with the provider's message; re-claiming backs off exponentially, the attempt
 // carried on the claim, so repeated reconciles agree on when.
 

@@ -1,4 +1,4 @@
-// Which objects are a Worker's runtime (product.md §11.1), decided without an API server: the
+// Which objects are a Worker's runtime (docs/runtime-objects.md), decided without an API server: the
 // worker label or, unlabelled, a legacy name; owner references that give an object to someone else;
 // namesakes in legacy namespaces (their own namespace's Worker first, ambiguous when several).
 

@@ -1,4 +1,4 @@
-// Status that converges on any Worker CRD (product.md §11.3): what a status write's response lacks
+// Status that converges on any Worker CRD (docs/runtime-objects.md): what a status write's response lacks
 // is learned as pruned and left out of later comparisons, so an unchanged status on upstream's CRD
 // (no status.conditions) is not written again; a field seen kept again counts again. The API server
 // itself is in test/e2e/status-convergence.test.ts.
