@@ -2,23 +2,18 @@
 // reconcile), "not served" is asked again every time, and a failed discovery names what it asked.
 
 import t from 'tap'
-import { KubeError, type KubeClient, type KubeRequest } from '../../../reconciler/controller/kube.ts'
+import { KubeError } from '../../../reconciler/controller/kube.ts'
+import { notFound, type RecordingKube, recordingKube } from '../fake-kube.ts'
 import { API_SERVED_MEMORY_MS, SandboxApiDiscovery } from '../../../reconciler/sandbox/api-discovery.ts'
 import { FakeClock } from '../fake-clock.ts'
 
-function discoveryServer(answer: () => 'served' | 'absent' | 'down'): KubeClient & { requests: KubeRequest[] } {
-  const requests: KubeRequest[] = []
-  return {
-    requests,
-    async close() {},
-    async request<T>(req: KubeRequest): Promise<T> {
-      requests.push(req)
-      const a = answer()
-      if (a === 'down') throw new KubeError('connect ECONNREFUSED', { code: 0, reason: 'NetworkError' })
-      if (a === 'absent') throw new KubeError('the server could not find the requested resource', { code: 404, reason: 'NotFound' })
-      return { resources: [{ name: 'sandboxes' }, { name: 'sandboxclaims' }, { name: 'sandboxsets' }] } as T
-    },
-  }
+function discoveryServer(answer: () => 'served' | 'absent' | 'down'): RecordingKube {
+  return recordingKube(() => {
+    const a = answer()
+    if (a === 'down') throw new KubeError('connect ECONNREFUSED', { code: 0, reason: 'NetworkError' })
+    if (a === 'absent') throw notFound()
+    return { resources: [{ name: 'sandboxes' }, { name: 'sandboxclaims' }, { name: 'sandboxsets' }] }
+  })
 }
 
 t.test('served is remembered for 30 s', async (t) => {

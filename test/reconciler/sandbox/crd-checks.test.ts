@@ -11,7 +11,8 @@ import { pino } from 'pino'
 import { Registry } from 'prom-client'
 import { CLAIM_ATTRIBUTES_CHECK, METRIC_CRD_CAPABILITY, runCrdChecks, WORKER_SANDBOX_CHECK } from '../../../reconciler/sandbox/crd-checks.ts'
 import { fieldAt, type JsonSchema, publishedSchema } from '../../../reconciler/controller/crd-schema.ts'
-import { KubeError, type KubeClient, type KubeRequest } from '../../../reconciler/controller/kube.ts'
+import { KubeError } from '../../../reconciler/controller/kube.ts'
+import { notFound, type RecordingKube, recordingKube } from '../fake-kube.ts'
 import { FakeClock } from '../fake-clock.ts'
 
 const gvk = (group: string, version: string, kind: string) => ({ 'x-kubernetes-group-version-kind': [{ group, version, kind }] })
@@ -48,18 +49,12 @@ function claimDoc(attributes: boolean) {
 }
 
 /** An API client that serves `docs` by path; a missing path is a 404, a function may throw. */
-function serving(docs: Record<string, unknown | (() => unknown)>): KubeClient & { requests: KubeRequest[] } {
-  const requests: KubeRequest[] = []
-  return {
-    requests,
-    async close() {},
-    async request<T>(req: KubeRequest): Promise<T> {
-      requests.push(req)
-      const doc = docs[req.path]
-      if (doc === undefined) throw new KubeError('the server could not find the requested resource', { code: 404, reason: 'NotFound' })
-      return (typeof doc === 'function' ? doc() : doc) as T
-    },
-  }
+function serving(docs: Record<string, unknown | (() => unknown)>): RecordingKube {
+  return recordingKube((req) => {
+    const doc = docs[req.path]
+    if (doc === undefined) throw notFound()
+    return typeof doc === 'function' ? doc() : doc
+  })
 }
 
 function logger() {

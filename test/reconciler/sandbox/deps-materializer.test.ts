@@ -9,12 +9,12 @@ import { join } from 'node:path'
 import { DepsError } from '../../../reconciler/backend/contract.ts'
 import type { DepsObjectInfo, DepsStore } from '../../../reconciler/deps/store.ts'
 import { FilesystemDepsStore } from '../../../reconciler/deps/filesystem.ts'
-import type { KubeClient, KubeRequest } from '../../../reconciler/controller/kube.ts'
-import { KubeError } from '../../../reconciler/controller/kube.ts'
+import type { KubeClient } from '../../../reconciler/controller/kube.ts'
 import { DepsMaterializer } from '../../../reconciler/sandbox/deps-materializer.ts'
 import { TokenSchedule } from '../../../reconciler/sandbox/token-schedule.ts'
 import type { Worker } from '../../../api/worker.ts'
 import { FakeClock } from '../fake-clock.ts'
+import { notFound, type RecordingKube, recordingKube } from '../fake-kube.ts'
 
 const TOKEN = 'header.payload-SECRET.signature'
 const worker: Worker = { metadata: { name: 'alice', namespace: 'ns', uid: 'u1' }, spec: { env: { NOTE: 'env-SECRET' } } }
@@ -23,29 +23,23 @@ const worker: Worker = { metadata: { name: 'alice', namespace: 'ns', uid: 'u1' }
  * An API client that knows ServiceAccounts, TokenRequests and the Workers in `workers`
  * (`namespace/name` → uid; any other Worker is 404); records every request.
  */
-function fakeKube(options: { grantSeconds?: number; failToken?: boolean; workers?: Record<string, string> } = {}): KubeClient & { requests: KubeRequest[] } {
-  const requests: KubeRequest[] = []
-  return {
-    requests,
-    async close() {},
-    async request<T>(req: KubeRequest): Promise<T> {
-      requests.push(req)
-      const found = /\/namespaces\/([^/]+)\/workers\/([^/]+)$/.exec(req.path)
-      if (req.method === 'GET' && found) {
-        const uid = options.workers?.[`${found[1]}/${found[2]}`]
-        if (!uid) throw new KubeError(`workers.agentteams.io "${found[2]}" not found`, { code: 404, reason: 'NotFound' })
-        return { metadata: { namespace: found[1], name: found[2], uid } } as T
-      }
-      if (req.method === 'GET') return {} as T
-      if (req.path.endsWith('/token')) {
-        if (options.failToken) throw new KubeError('serviceaccounts "agentteams-worker-alice" not found', { code: 404, reason: 'NotFound' })
-        const asked = (req.body as any).spec.expirationSeconds as number
-        const granted = options.grantSeconds ?? asked
-        return { status: { token: TOKEN, expirationTimestamp: new Date(clock.now() + granted * 1000).toISOString() } } as T
-      }
-      return {} as T
-    },
-  }
+function fakeKube(options: { grantSeconds?: number; failToken?: boolean; workers?: Record<string, string> } = {}): RecordingKube {
+  return recordingKube((req) => {
+    const found = /\/namespaces\/([^/]+)\/workers\/([^/]+)$/.exec(req.path)
+    if (req.method === 'GET' && found) {
+      const uid = options.workers?.[`${found[1]}/${found[2]}`]
+      if (!uid) throw notFound(`workers.agentteams.io "${found[2]}" not found`)
+      return { metadata: { namespace: found[1], name: found[2], uid } }
+    }
+    if (req.method === 'GET') return {}
+    if (req.path.endsWith('/token')) {
+      if (options.failToken) throw notFound('serviceaccounts "agentteams-worker-alice" not found')
+      const asked = (req.body as any).spec.expirationSeconds as number
+      const granted = options.grantSeconds ?? asked
+      return { status: { token: TOKEN, expirationTimestamp: new Date(clock.now() + granted * 1000).toISOString() } }
+    }
+    return {}
+  })
 }
 
 let clock = new FakeClock()

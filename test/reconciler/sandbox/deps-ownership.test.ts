@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Worker } from '../../../api/worker.ts'
 import { DepsError } from '../../../reconciler/backend/contract.ts'
-import { KubeError, type KubeClient, type KubeRequest } from '../../../reconciler/controller/kube.ts'
+import { KubeError } from '../../../reconciler/controller/kube.ts'
+import { notFound, type RecordingKube, recordingKube } from '../fake-kube.ts'
 import { FilesystemDepsStore } from '../../../reconciler/deps/filesystem.ts'
 import { encodeOwner } from '../../../reconciler/deps/owner.ts'
 import { depsKeys } from '../../../reconciler/deps/store.ts'
@@ -18,20 +19,14 @@ const alice: Worker = { metadata: { name: 'alice', namespace: 'ns', uid: 'u1' } 
 const keys = depsKeys('alice')
 
 /** Answers GET of a Worker from `workers` (`namespace/name` → uid), 404 otherwise; `down` fails every call. */
-function apiServer(workers: Record<string, string>, down = false): KubeClient & { requests: KubeRequest[] } {
-  const requests: KubeRequest[] = []
-  return {
-    requests,
-    async close() {},
-    async request<T>(req: KubeRequest): Promise<T> {
-      requests.push(req)
-      if (down) throw new KubeError('etcdserver: request timed out', { code: 500, reason: 'InternalError' })
-      const [, namespace, name] = /\/namespaces\/([^/]+)\/workers\/([^/]+)$/.exec(req.path) ?? []
-      const uid = workers[`${namespace}/${name}`]
-      if (!uid) throw new KubeError('not found', { code: 404, reason: 'NotFound' })
-      return { metadata: { namespace, name, uid } } as T
-    },
-  }
+function apiServer(workers: Record<string, string>, down = false): RecordingKube {
+  return recordingKube((req) => {
+    if (down) throw new KubeError('etcdserver: request timed out', { code: 500, reason: 'InternalError' })
+    const [, namespace, name] = /\/namespaces\/([^/]+)\/workers\/([^/]+)$/.exec(req.path) ?? []
+    const uid = workers[`${namespace}/${name}`]
+    if (!uid) throw notFound()
+    return { metadata: { namespace, name, uid } }
+  })
 }
 
 async function store(t: Test) {

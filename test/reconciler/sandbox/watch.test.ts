@@ -4,24 +4,19 @@
 
 import t from 'tap'
 import { KubeConfig } from '@kubernetes/client-node'
-import { KubeError, type KubeClient, type KubeRequest } from '../../../reconciler/controller/kube.ts'
+import { KubeError, type KubeClient } from '../../../reconciler/controller/kube.ts'
+import { notFound, type RecordingKube, recordingKube } from '../fake-kube.ts'
 import { sandboxApiServed } from '../../../reconciler/sandbox/api-discovery.ts'
 import { sandboxWatchSources, SandboxApiAppeared } from '../../../reconciler/sandbox/watch.ts'
 import { runtimeEnqueueKeys, runtimeIndexKeys } from '../../../reconciler/backend/runtime-watch.ts'
 import { FakeClock } from '../fake-clock.ts'
 
-function kubeWith(served: () => boolean): KubeClient & { requests: KubeRequest[] } {
-  const requests: KubeRequest[] = []
-  return {
-    requests,
-    async close() {},
-    async request<T>(req: KubeRequest): Promise<T> {
-      requests.push(req)
-      if (!served()) throw new KubeError('the server could not find the requested resource', { code: 404, reason: 'NotFound' })
-      if (req.path === '/apis/agents.kruise.io/v1alpha1') return { resources: [{ name: 'sandboxes' }, { name: 'sandboxclaims' }] } as T
-      return { items: [], metadata: { resourceVersion: '1' } } as T
-    },
-  }
+function kubeWith(served: () => boolean): RecordingKube {
+  return recordingKube((req) => {
+    if (!served()) throw notFound()
+    if (req.path === '/apis/agents.kruise.io/v1alpha1') return { resources: [{ name: 'sandboxes' }, { name: 'sandboxclaims' }] }
+    return { items: [], metadata: { resourceVersion: '1' } }
+  })
 }
 
 
