@@ -24,7 +24,7 @@ import { type Collection, createListWatch, listCollection } from './controller/l
 import { observeApiRequests } from './controller/kube-metrics.ts'
 import { LeaderElector } from './controller/leader.ts'
 import { createReconcilerMetrics } from './controller/metrics.ts'
-import { credentialSettings, type ReconcilerOptions, resolveOptions, workerImages } from './backend/options.ts'
+import { clusterUrls, credentialSettings, type ReconcilerOptions, resolveOptions, workerImages } from './backend/options.ts'
 import { OwnWrites, trackOwnWrites } from './controller/own-writes.ts'
 import { createWorkerReconciler } from './worker/reconcile.ts'
 import { PrunedFields } from './worker/status-pruning.ts'
@@ -111,7 +111,7 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
     images,
     tokenAudience: settings.authAudience,
     tokenExpirationSeconds: settings.authTokenExpirationSeconds,
-    env: { controllerUrl: settings.controllerUrl, matrixUrl: settings.matrixUrl, aiGatewayUrl: settings.aiGatewayUrl },
+    env: clusterUrls(settings),
     serviceAccounts: cache('ServiceAccount'),
     credentials: credentialSettings(settings),
   })

@@ -42,6 +42,11 @@ export function resolveOptions(config: Config, overrides: Partial<ReconcilerOpti
 
 export { type WorkerImages, workerImages } from '../../api/images.ts'
 
+/** The cluster URLs a Worker's env gets (empty ones are left out of it). */
+export function clusterUrls(options: ReconcilerOptions): { controllerUrl: string; matrixUrl: string; aiGatewayUrl: string } {
+  return { controllerUrl: options.controllerUrl, matrixUrl: options.matrixUrl, aiGatewayUrl: options.aiGatewayUrl }
+}
+
 /** The credential Secret settings (AGENTTEAMS_CREDENTIALS_*), as credentials.ts takes them. */
 export function credentialSettings(options: ReconcilerOptions): { secretName: string; namespace: string; required: boolean } {
   return { secretName: options.credentialsSecretName, namespace: options.credentialsNamespace, required: options.credentialsRequired }

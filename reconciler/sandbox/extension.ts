@@ -12,7 +12,7 @@ import type { WatchSource } from '../controller/controller.ts'
 import { CLAIM_ATTRIBUTES_CHECK, runCrdChecks, WORKER_SANDBOX_CHECK } from './crd-checks.ts'
 import type { DepsStore } from '../deps/store.ts'
 import type { BackendContext } from '../backend/context.ts'
-import { credentialSettings, workerImages } from '../backend/options.ts'
+import { clusterUrls, credentialSettings, workerImages } from '../backend/options.ts'
 import { DepsMaterializer } from './deps-materializer.ts'
 import { TokenFreshness } from './token-freshness.ts'
 import { TokenSchedule } from './token-schedule.ts'
@@ -39,7 +39,7 @@ export function sandboxExtension(o: SandboxExtensionOptions): {
   return {
     backends: (ctx) => {
       const s = ctx.options
-      const env = { controllerUrl: s.controllerUrl, matrixUrl: s.matrixUrl, aiGatewayUrl: s.aiGatewayUrl }
+      const env = clusterUrls(s)
       const token = { tokenAudience: s.authAudience, tokenExpirationSeconds: s.authTokenExpirationSeconds }
       const serviceAccounts = ctx.cache('ServiceAccount')
       // The refresh times the materializer records and the freshness check reads.
