@@ -21,8 +21,12 @@ export interface Results {
 const n = (x: number | undefined, digits = 0) => (x === undefined || Number.isNaN(x) ? '–' : x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }))
 const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`
 const machineText = (m: Machine | undefined) => (m ? `${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.date}; other engineers' test runs share it` : 'not measured yet')
-/** Per benchmark only what may differ between them on the same machine. */
-const loadText = (m: Machine | undefined) => (m ? `1-minute load ${m.load1} at its start` : 'load unknown')
+/** Per benchmark what may differ from the machine line: its load, and its machine and date when it ran elsewhere or later. */
+const loadText = (m: Machine | undefined, top?: Machine) => {
+  if (!m) return 'load unknown'
+  const elsewhere = top && (m.cpu !== top.cpu || m.date !== top.date) ? `measured ${m.date} on ${m.cores} cores (${m.cpu}); ` : ''
+  return `${elsewhere}1-minute load ${m.load1} at its start`
+}
 
 function webhookTable(w: any): string[] {
   if (!w) return ['*Webhook alone: not measured yet.*']
@@ -61,7 +65,7 @@ function admissionTable(a: any): string[] {
   ]
 }
 
-function reconcileTable(r: any): string[] {
+function reconcileTable(r: any, top?: Machine): string[] {
   if (!r) return ['*Reconcile: not measured yet.*']
   const def = r.defaultConcurrency
   // Older results compared the default with one higher concurrency.
@@ -69,7 +73,7 @@ function reconcileTable(r: any): string[] {
   const run = (row: any, c: number) => row.runs.find((x: any) => x.concurrency === c)
   const name = (c: number) => `controller, ${c} at a time${c === def ? ' (default)' : ''}`
   const lines = [
-    `**Reconcile** (\`npm run bench:reconcile\`; N sandbox Workers applied at once by ${r.applyConcurrency} clients; time until every SandboxClaim exists with its deps written and read back; the controller in its own process; ${r.rounds ?? 1} round(s) per size, floor and controllers interleaved, medians shown; ${loadText(r.machine)})`,
+    `**Reconcile** (\`npm run bench:reconcile\`; N sandbox Workers applied at once by ${r.applyConcurrency} clients; time until every SandboxClaim exists with its deps written and read back; the controller in its own process; ${r.rounds ?? 1} round(s) per size, floor and controllers interleaved, medians shown; ${loadText(r.machine, top)})`,
     '',
     `| Workers | floor s | ${cs.map((c) => `${name(c)} s | × floor`).join(' | ')} | API requests / Worker (floor) | RSS MiB (peak) |`,
     `|---:|---:|${cs.map(() => '---:|---:|').join('')}---:|---:|`,
@@ -121,7 +125,7 @@ function reconcileTable(r: any): string[] {
 
 /** The Performance block between the bench-results markers. */
 export function renderPerformance(results: Results): string {
-  return [`Machine: ${machineText(results.machine)}.`, '', ...webhookTable(results.webhook), '', ...admissionTable(results.admission), '', ...reconcileTable(results.reconcile)].join('\n')
+  return [`Machine: ${machineText(results.machine)}.`, '', ...webhookTable(results.webhook), '', ...admissionTable(results.admission), '', ...reconcileTable(results.reconcile, results.machine)].join('\n')
 }
 
 /** The Reliability table between the reliability markers, from the fault tests' RESULT lines. */
