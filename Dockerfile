@@ -1,4 +1,4 @@
-# The worker-runtime-controller image (product.md §10): Node 24 LTS runs the TypeScript sources
+# The worker-runtime-controller image (docs/operations.md): Node 24 LTS runs the TypeScript sources
 # directly (type stripping), so there is no build step, only production dependencies. Runs as a
 # numeric non-root user (so runAsNonRoot can verify it) and writes nothing to its own files, so it
 # works with a read-only root filesystem. No HEALTHCHECK: Kubernetes probes /healthz and /readyz.
@@ -33,8 +33,8 @@ COPY cli/ cli/
 COPY config/ config/
 COPY reconciler/ reconciler/
 COPY server/ server/
-# Not copied: cli/local.ts's test harness (the embedded control plane of `npm start` on a laptop;
-# serve loads it only when there is neither a kubeconfig nor KUBERNETES_SERVICE_HOST, never in a pod).
+# Not copied: localcluster/ (the embedded control plane of `npm start` on a laptop; serve loads it
+# only when there is neither a kubeconfig nor KUBERNETES_SERVICE_HOST, never in a pod).
 # uid/gid 1000 is the base image's `node` user; the chart sets the same runAsUser.
 USER 1000:1000
 # Admission webhooks (HTTPS) and /healthz, /readyz, /metrics (HTTP).

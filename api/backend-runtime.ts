@@ -1,4 +1,4 @@
-// The spec.backendRuntime transition rule (product.md §3). It lives here and only here: the
+// The spec.backendRuntime transition rule (docs/backend-runtime.md). It lives here and only here: the
 // validating webhook checks it against the stored Worker, the reconciler checks it against what
 // the applied backend reports, and both produce the same verdict and the same message.
 

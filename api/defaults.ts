@@ -1,10 +1,10 @@
-// Defaults of a Worker's spec (product.md §4): what an unset field means, and the copy the
+// Defaults of a Worker's spec (docs/admission.md): what an unset field means, and the copy the
 // mutating webhook writes back. Pure functions; the webhook turns the difference into a JSON Patch.
 
 import { type BackendRuntime, type Worker, type WorkerState, WorkerState as State, isOneOf, WORKER_STATES } from './worker.ts'
 
 export interface DefaultsOptions {
-  /** The configured default for `spec.backendRuntime` (product.md §9; `pod` unless configured). */
+  /** The configured default for `spec.backendRuntime` (docs/operations.md; `pod` unless configured). */
   defaultBackendRuntime: BackendRuntime
 }
 

@@ -1,4 +1,4 @@
-// Which image a Worker runs (product.md §2, §11.3): `spec.image`, else the image configured for its
+// Which image a Worker runs (docs/overview.md, docs/runtime-objects.md): `spec.image`, else the image configured for its
 // `spec.runtime`, else the default worker image. A runtime with no image of its own (HEAD's
 // `qwenpaw` before one is configured, or any value an upstream CRD admits) runs on the default, and
 // the mutating webhook says so. Pure: both the webhook and the backends use it.

@@ -1,4 +1,4 @@
-// Where a Worker runs (product.md §11.3): upstream lets a Worker's process run outside this
+// Where a Worker runs (docs/runtime-objects.md): upstream lets a Worker's process run outside this
 // controller's reach — `spec.containerManaged: false` (something else, e.g. systemd, runs it) or
 // `spec.deployMode` `Remote` (#988: another cluster) or `Edge` (HEAD: a host outside the cluster).
 // For those this controller creates no runtime. Pure.

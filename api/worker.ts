@@ -1,6 +1,8 @@
 // The Worker API (agentteams.io/v1beta1, kind Worker): types and constants shared by the webhook
-// server and the reconciler. Pure data: this folder imports nothing outside itself.
+// server and the reconciler. Pure data: this folder imports nothing outside itself but types.
 // Field names and enums follow the upstream CRD so an upstream-installed CRD can be guarded too.
+
+import type { ObjectMeta } from './meta.ts'
 
 /** API group of the Worker custom resource. */
 export const GROUP = 'agentteams.io'
@@ -46,7 +48,7 @@ export const ConditionType = {
   Ready: 'Ready',
   DepsMaterialized: 'DepsMaterialized',
   BackendSwitchBlocked: 'BackendSwitchBlocked',
-  /** True while the Worker runs on a runtime another controller made (product.md §11.1 adoption). */
+  /** True while the Worker runs on a runtime another controller made (docs/runtime-objects.md adoption). */
   RuntimeAdopted: 'RuntimeAdopted',
 } as const
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType]
@@ -56,6 +58,16 @@ export const LABEL_WORKER = 'agentteams.io/worker'
 export const LABEL_CONTROLLER = 'agentteams.io/controller'
 /** Finalizer that guards cleanup of a Worker's runtime, deps and ServiceAccount. */
 export const FINALIZER = 'agentteams.io/cleanup'
+
+/**
+ * The REST path of the Workers in `namespace` (in every namespace when it is unset or empty), of
+ * Worker `name` there, or of that Worker's `status` subresource: the one place the API path is spelled.
+ */
+export function workerPath(namespace?: string, name?: string, subresource?: 'status'): string {
+  const ns = namespace ? `/namespaces/${encodeURIComponent(namespace)}` : ''
+  const one = name === undefined ? '' : `/${encodeURIComponent(name)}${subresource ? `/${subresource}` : ''}`
+  return `/apis/${API_VERSION}${ns}/${PLURAL}${one}`
+}
 
 /** `<resourcePrefix>worker-<name>`: the name of a Worker's Pod, Secret, ServiceAccount and SandboxClaim. */
 export function runtimeObjectName(resourcePrefix: string, workerName: string): string {
@@ -100,20 +112,6 @@ export interface WorkerStatus {
   conditions?: Condition[]
   /** Upstream's provisioner: the Worker's Matrix room (its runtime gets it as AGENTTEAMS_WORKER_ROOM_ID). */
   roomID?: string
-  [field: string]: unknown
-}
-
-export interface ObjectMeta {
-  name?: string
-  namespace?: string
-  uid?: string
-  generation?: number
-  resourceVersion?: string
-  labels?: Record<string, string>
-  annotations?: Record<string, string>
-  finalizers?: string[]
-  deletionTimestamp?: string
-  creationTimestamp?: string
   [field: string]: unknown
 }
 

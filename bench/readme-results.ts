@@ -21,8 +21,12 @@ export interface Results {
 const n = (x: number | undefined, digits = 0) => (x === undefined || Number.isNaN(x) ? '–' : x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }))
 const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`
 const machineText = (m: Machine | undefined) => (m ? `${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.date}; other engineers' test runs share it` : 'not measured yet')
-/** Per benchmark only what may differ between them on the same machine. */
-const loadText = (m: Machine | undefined) => (m ? `1-minute load ${m.load1} at its start` : 'load unknown')
+/** Per benchmark what may differ from the machine line: its load, and its machine and date when it ran elsewhere or later. */
+const loadText = (m: Machine | undefined, top?: Machine) => {
+  if (!m) return 'load unknown'
+  const elsewhere = top && (m.cpu !== top.cpu || m.date !== top.date) ? `measured ${m.date} on ${m.cores} cores (${m.cpu}); ` : ''
+  return `${elsewhere}1-minute load ${m.load1} at its start`
+}
 
 function webhookTable(w: any): string[] {
   if (!w) return ['*Webhook alone: not measured yet.*']
@@ -61,48 +65,54 @@ function admissionTable(a: any): string[] {
   ]
 }
 
-function reconcileTable(r: any): string[] {
+function reconcileTable(r: any, top?: Machine): string[] {
   if (!r) return ['*Reconcile: not measured yet.*']
-  const lo = r.defaultConcurrency
-  const hi = r.highConcurrency
+  const def = r.defaultConcurrency
+  // Older results compared the default with one higher concurrency.
+  const cs: number[] = r.concurrencies ?? [...new Set([def, r.highConcurrency])].sort((a, b) => a - b)
   const run = (row: any, c: number) => row.runs.find((x: any) => x.concurrency === c)
+  const name = (c: number) => `controller, ${c} at a time${c === def ? ' (default)' : ''}`
   const lines = [
-    `**Reconcile** (\`npm run bench:reconcile\`; N sandbox Workers applied at once by ${r.applyConcurrency} clients; time until every SandboxClaim exists with its deps written and read back; the controller in its own process; ${r.rounds ?? 1} round(s) per size, floor and controllers interleaved, medians shown; ${loadText(r.machine)})`,
+    `**Reconcile** (\`npm run bench:reconcile\`; N sandbox Workers applied at once by ${r.applyConcurrency} clients; time until every SandboxClaim exists with its deps written and read back; the controller in its own process; ${r.rounds ?? 1} round(s) per size, floor and controllers interleaved, medians shown; ${loadText(r.machine, top)})`,
     '',
-    `| Workers | floor s | controller, ${lo} at a time (default) s | × floor | controller, ${hi} at a time s | × floor | API requests / Worker (floor) | RSS MiB (peak) |`,
-    '|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| Workers | floor s | ${cs.map((c) => `${name(c)} s | × floor`).join(' | ')} | API requests / Worker (floor) | RSS MiB (peak) |`,
+    `|---:|---:|${cs.map(() => '---:|---:|').join('')}---:|---:|`,
   ]
   for (const row of r.rows) {
-    const [a, b] = [run(row, lo), run(row, hi)]
     const ratio = (x: any) => (x ? `${(x.ms / row.floorMs).toFixed(2)}×` : '–')
-    const last = b ?? a
-    lines.push(`| ${n(row.n)} | ${n(row.floorMs / 1000, 1)} | ${a ? n(a.ms / 1000, 1) : '–'} | ${ratio(a)} | ${b ? n(b.ms / 1000, 1) : '–'} | ${ratio(b)} | ${n(last.requestsPerWorker, 1)} (${n(row.floorRequestsPerWorker, 1)}) | ${last.rssMiB} (${last.peakRssMiB}) |`)
+    const cells = cs.map((c) => { const x = run(row, c); return `${x ? n(x.ms / 1000, 1) : '–'} | ${ratio(x)}` }).join(' | ')
+    const main = run(row, def) ?? row.runs.at(-1)
+    lines.push(`| ${n(row.n)} | ${n(row.floorMs / 1000, 1)} | ${cells} | ${n(main.requestsPerWorker, 1)} (${n(row.floorRequestsPerWorker, 1)}) | ${main.rssMiB} (${main.peakRssMiB}) |`)
   }
+  /** A row measured at one concurrency only: its time in that concurrency's column. */
+  const oneRun = (label: string, x: any, requests: string) =>
+    `| ${label} | – | ${cs.map((c) => (c === x.concurrency ? `${n(x.ms / 1000, 1)} | –` : '– | –')).join(' | ')} | ${requests} | ${x.rssMiB} (${x.peakRssMiB}) |`
   const limitText = (x: any) => (x.memoryLimitMiB ? `in a ${x.memoryLimitMiB} MiB memory cgroup (the chart's limit; heap limit ${x.heapLimitMiB} MiB)` : `no memory limit (heap limit ${n(x.heapLimitMiB)} MiB from this host's RAM)`)
-  const memoryRow = (x: any) => `| ${n(x.n)}, ${limitText(x)} | – | – | – | ${n(x.ms / 1000, 1)} | – | ${n(x.requestsPerWorker, 1)} | ${x.rssMiB} (${x.peakRssMiB}) |`
-  if (r.rss) lines.push(memoryRow(r.rss))
+  if (r.rss) lines.push(oneRun(`${n(r.rss.n)}, ${limitText(r.rss)}`, r.rss, n(r.rss.requestsPerWorker, 1)))
   const restart = r.rssRestart
-  if (restart) lines.push(`| ${n(restart.n)}, a new controller started over them in the same limit (a restart or failover), until each was reconciled once | – | – | – | ${n(restart.ms / 1000, 1)} | – | ${n(restart.requestsPerWorker, 2)} | ${restart.rssMiB} (${restart.peakRssMiB}) |`)
-  if (r.rssUnlimited) lines.push(memoryRow(r.rssUnlimited))
+  if (restart) lines.push(oneRun(`${n(restart.n)}, a new controller started over them in the same limit (a restart or failover), until each was reconciled once`, restart, n(restart.requestsPerWorker, 2)))
+  if (r.rssUnlimited) lines.push(oneRun(`${n(r.rssUnlimited.n)}, ${limitText(r.rssUnlimited)}`, r.rssUnlimited, n(r.rssUnlimited.requestsPerWorker, 1)))
   const at1000 = r.rows.find((row: any) => row.n === 1000)
   const cpuRow = at1000 ?? r.rows.at(-1)
   if (cpuRow?.floorCpuMsPerWorker) {
     // Where the two cores went: CPU milliseconds per Worker of every process on the machine.
-    const [a, b] = [run(cpuRow, lo), run(cpuRow, hi)]
-    const names = [...new Set([...Object.keys(cpuRow.floorCpuMsPerWorker), ...Object.keys(a?.cpuMsPerWorker ?? {}), ...Object.keys(b?.cpuMsPerWorker ?? {})])]
-    const cell = (x: Record<string, number> | undefined, name: string) => (x && name in x ? n(x[name]!, 1) : '–')
+    const runs = cs.map((c) => run(cpuRow, c)?.cpuMsPerWorker)
+    const names = [...new Set([...Object.keys(cpuRow.floorCpuMsPerWorker), ...runs.flatMap((x) => Object.keys(x ?? {}))])]
+    const cell = (x: Record<string, number> | undefined, key: string) => (x && key in x ? n(x[key]!, 1) : '–')
     const sum = (x: Record<string, number> | undefined) => (x ? n(Object.values(x).reduce((p, q) => p + q, 0), 1) : '–')
     lines.push('', `CPU time per Worker at ${n(cpuRow.n)} Workers, in ms, by process (from the first Worker create to the last claim; the median round's floor and controller runs):`, '')
-    lines.push(`| process | floor | controller, ${lo} at a time | controller, ${hi} at a time |`, '|---|---:|---:|---:|')
-    for (const name of names) lines.push(`| ${name} | ${cell(cpuRow.floorCpuMsPerWorker, name)} | ${cell(a?.cpuMsPerWorker, name)} | ${cell(b?.cpuMsPerWorker, name)} |`)
-    lines.push(`| **all** | ${sum(cpuRow.floorCpuMsPerWorker)} | ${sum(a?.cpuMsPerWorker)} | ${sum(b?.cpuMsPerWorker)} |`)
+    lines.push(`| process | floor | ${cs.map(name).join(' | ')} |`, `|---|---:|${cs.map(() => '---:|').join('')}`)
+    for (const key of names) lines.push(`| ${key} | ${cell(cpuRow.floorCpuMsPerWorker, key)} | ${runs.map((x) => cell(x, key)).join(' | ')} |`)
+    lines.push(`| **all** | ${sum(cpuRow.floorCpuMsPerWorker)} | ${runs.map(sum).join(' | ')} |`)
   }
-  const best = at1000 ? Math.min(...at1000.runs.map((x: any) => x.ms / at1000.floorMs)) : undefined
-  const atDefault = at1000 ? run(at1000, lo).ms / at1000.floorMs : undefined
   lines.push('')
-  const perRound = (c: number) => (at1000?.samplesMs?.[c] ?? []).map((ms: number, i: number) => `${(ms / at1000.floorSamplesMs[i]).toFixed(2)}×`).join(', ')
-  const rounds = at1000?.samplesMs ? ` (round by round: ${perRound(lo)} at ${lo}; ${perRound(hi)} at ${hi})` : ''
-  if (best !== undefined && atDefault !== undefined) lines.push(`Target: ≤ 1.5× the floor at 1,000 Workers — **${best <= 1.5 ? `met at ${hi} concurrent reconciles` : 'missed'}**: ${atDefault.toFixed(2)}× at the default concurrency, ${best.toFixed(2)}× at ${hi}${rounds}.`)
+  const atDefault = at1000 && run(at1000, def) ? run(at1000, def).ms / at1000.floorMs : undefined
+  if (atDefault !== undefined) {
+    const perRound = (c: number) => (at1000.samplesMs?.[c] ?? []).map((ms: number, i: number) => `${(ms / at1000.floorSamplesMs[i]).toFixed(2)}×`).join(', ')
+    const others = cs.filter((c) => c !== def && run(at1000, c)).map((c) => `${(run(at1000, c).ms / at1000.floorMs).toFixed(2)}× at ${c}`)
+    const rounds = at1000.samplesMs ? ` (round by round at the default: ${perRound(def)})` : ''
+    lines.push(`Target: ≤ 1.5× the floor at 1,000 Workers — **${atDefault <= 1.5 ? 'met' : 'missed'}**: ${atDefault.toFixed(2)}× at the default concurrency (${def})${rounds}${others.length > 0 ? `; ${others.join(', ')}` : ''}.`)
+  }
   const rssVerdict = (x: any) => (x.peakRssMiB <= 250 ? 'met' : `missed by ${x.peakRssMiB - 250} MiB`)
   if (r.rss) {
     const as = (x: any) => `peak ${x.peakRssMiB} MiB; after a full GC the heap holds ${x.heapAfterGcMiB} MiB live of ${x.heapTotalAfterGcMiB} MiB committed`
@@ -115,7 +125,7 @@ function reconcileTable(r: any): string[] {
 
 /** The Performance block between the bench-results markers. */
 export function renderPerformance(results: Results): string {
-  return [`Machine: ${machineText(results.machine)}.`, '', ...webhookTable(results.webhook), '', ...admissionTable(results.admission), '', ...reconcileTable(results.reconcile)].join('\n')
+  return [`Machine: ${machineText(results.machine)}.`, '', ...webhookTable(results.webhook), '', ...admissionTable(results.admission), '', ...reconcileTable(results.reconcile, results.machine)].join('\n')
 }
 
 /** The Reliability table between the reliability markers, from the fault tests' RESULT lines. */

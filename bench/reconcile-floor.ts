@@ -1,18 +1,20 @@
 // The floor of bench/reconcile.ts: the same client doing the same writes with no controller. Per
-// Worker, in the apply's concurrency: create the Worker, then exactly what product.md §6 requires
+// Worker, in the apply's concurrency: create the Worker, then exactly what docs/deps.md requires
 // before a claim — the reconciler's own DepsMaterializer (ServiceAccount, TokenRequest, env → token
 // → both read back) — and the SandboxClaim create, built by the reconciler's own object builder.
 // No informers, queue, finalizer, status writes or Events: those are the controller's overhead.
 
 import { loadConfig } from '../config/config.ts'
-import type { Worker } from '../api/worker.ts'
-import { systemClock } from '../reconciler/clock.ts'
-import type { DepsStore } from '../reconciler/deps.ts'
-import { type KubeClient, resourcePath } from '../reconciler/kube.ts'
-import { DepsMaterializer } from '../reconciler/sandbox-deps.ts'
-import { claimLabels, claimSpecHash, desiredSandboxClaim, desiredSandboxSet, SANDBOX_GROUP, SANDBOX_VERSION } from '../reconciler/sandbox-objects.ts'
+import { type Worker, workerPath } from '../api/worker.ts'
+import { systemClock } from '../reconciler/controller/clock.ts'
+import type { DepsStore } from '../reconciler/deps/store.ts'
+import { type KubeClient, resourcePath } from '../reconciler/controller/kube.ts'
+import { DepsMaterializer } from '../reconciler/sandbox/deps-materializer.ts'
+import { desiredSandboxClaim, SANDBOX_GROUP, SANDBOX_VERSION } from '../reconciler/sandbox/objects.ts'
+import { desiredSandboxSet } from '../reconciler/sandbox/pool.ts'
+import { sandboxEnv, sandboxSpecHash } from '../reconciler/sandbox/spec.ts'
+import { TokenSchedule } from '../reconciler/sandbox/token-schedule.ts'
 import { sandboxSettings, WORKER_IMAGE } from '../test/e2e/sandbox-settings.ts'
-import { workerPath } from '../test/harness/workers.ts'
 import { forEachLimit } from './pool.ts'
 
 /** What the controller child is configured with (controller-child.ts), so both write the same bytes. */
@@ -31,15 +33,17 @@ export async function runFloor(kube: KubeClient, store: DepsStore, namespace: st
   const settings = sandboxSettings()
   let requests = 0
   const counted: KubeClient = { close: () => kube.close(), request: (r) => (requests++, kube.request(r)) }
+  const env = { controllerUrl: CONTROLLER_URL, matrixUrl: config.matrixUrl, aiGatewayUrl: config.aiGatewayUrl }
   const materializer = new DepsMaterializer({
     controllerName: settings.controllerName,
     resourcePrefix: settings.resourcePrefix,
     kube: counted,
     store,
-    env: { controllerUrl: CONTROLLER_URL, matrixUrl: config.matrixUrl, aiGatewayUrl: config.aiGatewayUrl },
+    env,
     tokenAudience: config.authAudience,
     tokenExpirationSeconds: config.authTokenExpirationSeconds,
     clock: systemClock,
+    tokens: new TokenSchedule(),
   })
   const claims = resourcePath({ group: SANDBOX_GROUP, version: SANDBOX_VERSION, plural: 'sandboxclaims', namespace })
   const started = performance.now()
@@ -49,8 +53,8 @@ export async function runFloor(kube: KubeClient, store: DepsStore, namespace: st
   await forEachLimit(workers, concurrency, async (manifest) => {
     const worker = await counted.request<Worker>({ method: 'POST', path: workerPath(namespace), body: manifest })
     await materializer.materialize(worker)
-    // The same claim the backend builds, spec digest included (backend-sandbox.ts #specHash).
-    const specHash = claimSpecHash({ uid: worker.metadata?.uid ?? '', image: WORKER_IMAGE, labels: claimLabels(settings, worker), envFile: materializer.renderEnv(worker).file })
+    // The same claim the backend builds, spec digest included (sandbox/spec.ts).
+    const specHash = sandboxSpecHash(settings, worker, WORKER_IMAGE, sandboxEnv(worker, env).file)
     await counted.request({ method: 'POST', path: claims, body: desiredSandboxClaim(settings, { worker, image: WORKER_IMAGE, attempt: 1, specHash }) })
     last = Math.max(last, performance.now())
   })

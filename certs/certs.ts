@@ -1,5 +1,5 @@
 // Local certificate tooling: a small CA and certificates it signs (SHA-256, ECDSA P-256 — Go-built
-// API servers reject SHA-1 chain links, and selfsigned defaults to SHA-1, field-anchors.md §E).
+// API servers reject SHA-1 chain links, and selfsigned defaults to SHA-1, docs/operations.md).
 // Used by the `certs` command, the tests and the local control plane. Keys are never committed.
 
 import { X509Certificate } from 'node:crypto'

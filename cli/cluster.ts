@@ -1,6 +1,6 @@
 // Where `serve` finds its cluster, in client-node's loadFromDefault order: a kubeconfig, the
 // in-cluster environment, or nobody (then the embedded local control plane starts). Kept apart from
-// cli/local.ts so a production process never loads the local mode and its test harness.
+// localcluster/ so a production process never loads the local control plane.
 
 import { existsSync } from 'node:fs'
 import { homedir } from 'node:os'

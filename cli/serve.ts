@@ -5,18 +5,19 @@
 import { access } from 'node:fs/promises'
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import { loadConfig, type Config } from '../config/config.ts'
-import { KubeConfig } from '../reconciler/client-node.ts'
+import { KubeConfig } from '../reconciler/controller/client-node.ts'
 import { startReconciler, type ReconcilerHandle } from '../reconciler/main.ts'
-import { createDepsStore, depsStoreSettings, sandboxExtension, sandboxExtensionOptions } from '../reconciler/sandbox-setup.ts'
-import { createKubeClient } from '../reconciler/kube.ts'
-import { observeApiRequests } from '../reconciler/kube-metrics.ts'
+import { createDepsStore, depsStoreSettings } from '../reconciler/deps/settings.ts'
+import { sandboxExtension, sandboxExtensionOptions } from '../reconciler/sandbox/extension.ts'
+import { createKubeClient } from '../reconciler/controller/kube.ts'
+import { observeApiRequests } from '../reconciler/controller/kube-metrics.ts'
 import { createMetricsAuth } from '../server/metrics-auth.ts'
 import { startMetricsServer, type MetricsServer } from '../server/metrics-server.ts'
 import { startProbeServer, startWebhookServer, type WebhookServer } from '../server/webhook-server.ts'
 import { generateCerts } from './certs.ts'
 import { createLogger, createTerminalLogger } from './logger.ts'
 import { detectCluster } from './cluster.ts'
-import type { LocalControlPlane } from './local.ts'
+import type { LocalControlPlane } from '../localcluster/local-mode.ts'
 
 async function exists(path: string): Promise<boolean> {
   return access(path).then(() => true, () => false)
@@ -41,7 +42,7 @@ function localDefaults(env: NodeJS.ProcessEnv, argv: readonly string[]): NodeJS.
 
 /**
  * In a cluster, how long readiness stays failed before the listeners close, so the endpoint is
- * removed from the Service first (field-anchors.md §E; knative/pkg#1509 EOFs). Within the default
+ * removed from the Service first (docs/operations.md; knative/pkg#1509 EOFs). Within the default
  * 30 s terminationGracePeriodSeconds together with the drain.
  */
 const ENDPOINT_REMOVAL_DELAY_MS = 5_000
@@ -81,8 +82,8 @@ export async function serve(argv: readonly string[], env: NodeJS.ProcessEnv): Pr
   let local: LocalControlPlane | undefined
   try {
     if (cluster === 'local') {
-      // Loaded only here: the local mode is a development feature built on the test harness.
-      const { startLocalControlPlane } = await import('./local.ts')
+      // Loaded only here, on demand: the local control plane is not in the image (localcluster/).
+      const { startLocalControlPlane } = await import('../localcluster/local-mode.ts')
       local = await startLocalControlPlane({ log, webhook, caFile: 'certs/ca.crt' })
     }
   } catch (error) {

@@ -1,4 +1,4 @@
-// The table of every configuration setting (product.md §9): environment variable, CLI flag, JSON
+// The table of every configuration setting (docs/operations.md): environment variable, CLI flag, JSON
 // schema, default and meaning. One row per setting; the loader, the README table check and the
 // Helm chart values all follow this table.
 
@@ -95,7 +95,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'AGENTTEAMS_LEASE_DURATION_SECONDS', key: 'leaseDurationSeconds', schema: int(2, 300), default: 15, help: 'Lease duration (controller-runtime default 15)' },
   { env: 'AGENTTEAMS_RENEW_DEADLINE_SECONDS', key: 'renewDeadlineSeconds', schema: int(1, 300), default: 10, help: 'leader renew deadline, below the lease duration (controller-runtime default 10)' },
   { env: 'AGENTTEAMS_RETRY_PERIOD_SECONDS', key: 'retryPeriodSeconds', schema: int(1, 60), default: 2, help: 'leader election retry period (controller-runtime default 2)' },
-  { env: 'AGENTTEAMS_MAX_CONCURRENT_RECONCILES', key: 'maxConcurrentReconciles', schema: int(1, 64), default: 1, help: 'Workers reconciled at once (controller-runtime default 1)' },
+  { env: 'AGENTTEAMS_MAX_CONCURRENT_RECONCILES', key: 'maxConcurrentReconciles', schema: int(1, 64), default: 10, help: 'Workers reconciled at once (different Workers only; measured: docs/measurements.md)' },
   { env: 'AGENTTEAMS_INFORMER_STALE_SECONDS', key: 'informerStaleSeconds', schema: int(10, 3600), default: 300, help: 'relist a watch that delivered nothing for this long (Pepr: 5 min)' },
   { env: 'AGENTTEAMS_INFORMER_RELIST_SECONDS', key: 'informerRelistSeconds', schema: int(60, 86400), default: 600, help: 'periodic relist to catch missed events (KFC: 10 min)' },
 ]

@@ -10,49 +10,26 @@ import type { KubeConfig } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import type { Config } from '../config/config.ts'
-import { GROUP, PLURAL, VERSION, type Worker } from '../api/worker.ts'
-import { type Backend, ownedSelector, type RuntimeNaming, WORKER_LABEL_SELECTOR } from './backend.ts'
-import { PodBackend } from './backend-pod.ts'
-import { systemClock, type Clock } from './clock.ts'
-import { type CacheReader, Controller, type WatchSource } from './controller.ts'
-import { createEventRecorder, type EventRecorder } from './events.ts'
-import type { ObjectWithMeta } from './informer.ts'
-import { type Collection, createKubeClient, createListWatch, type KubeClient, listCollection, resourcePath } from './kube.ts'
-import { observeApiRequests } from './kube-metrics.ts'
-import { LeaderElector } from './leader.ts'
-import { createReconcilerMetrics } from './metrics.ts'
-import { credentialSettings, type ReconcilerOptions, resolveOptions, workerImages } from './options.ts'
-import { OwnWrites, trackOwnWrites } from './own-writes.ts'
-import { createWorkerReconciler } from './reconcile-worker.ts'
-import { PrunedFields } from './status-pruning.ts'
-import { type KubeObject, RuntimeKind, RuntimeObjects } from './runtime-objects.ts'
-import { extraKind, extraNamespaces, runtimeEnqueueKeys, runtimeIndexKeys, type RuntimeWatchScope, scopedKind } from './runtime-watch.ts'
-
-/** What an extension gets to build extra backends and watches (the sandbox backend plugs in here). */
-export interface BackendContext {
-  kube: KubeClient
-  kubeconfig: KubeConfig
-  naming: RuntimeNaming
-  options: ReconcilerOptions
-  /** The watched namespace; undefined: all namespaces. */
-  namespace: string | undefined
-  /** Where the Worker-labelled runtime objects are watched (the namespace, plus legacy namespaces). */
-  scope: RuntimeWatchScope
-  /** The Worker keys a change of a runtime object enqueues (runtime-watch.ts). */
-  runtimeKeys: (obj: ObjectWithMeta & { metadata?: { labels?: Record<string, string> } }) => string[]
-  events: EventRecorder
-  clock: Clock
-  log: Logger
-  /**
-   * The informer cache of a watched kind (the Worker controller's sources, extensions' included),
-   * indexed by owner: backends read what they own from it instead of asking the API server.
-   */
-  cache: <T extends ObjectWithMeta>(kind: string) => CacheReader<T>
-  /** The metrics registry (an extension's own gauges). */
-  registry: Registry
-  /** Aborted when the reconciler closes (an extension's background work stops). */
-  signal: AbortSignal
-}
+import { GROUP, KIND, PLURAL, VERSION, type Worker, workerPath } from '../api/worker.ts'
+import { type Backend, ownedSelector, type RuntimeNaming, WORKER_LABEL_SELECTOR, workerKey } from './backend/contract.ts'
+import type { KubeObject } from '../api/meta.ts'
+import { PodBackend } from './pod/backend.ts'
+import { systemClock, type Clock } from './controller/clock.ts'
+import { type CacheReader, Controller, type WatchSource } from './controller/controller.ts'
+import type { BackendContext } from './backend/context.ts'
+import { createEventRecorder } from './backend/events.ts'
+import { type ObjectWithMeta, parseObjectKey } from './controller/informer.ts'
+import { createKubeClient, type KubeClient, resourcePath } from './controller/kube.ts'
+import { type Collection, createListWatch, listCollection } from './controller/list-watch.ts'
+import { observeApiRequests } from './controller/kube-metrics.ts'
+import { LeaderElector } from './controller/leader.ts'
+import { createReconcilerMetrics } from './controller/metrics.ts'
+import { clusterUrls, credentialSettings, type ReconcilerOptions, resolveOptions, workerImages } from './backend/options.ts'
+import { OwnWrites, trackOwnWrites } from './controller/own-writes.ts'
+import { createWorkerReconciler } from './worker/reconcile.ts'
+import { PrunedFields } from './worker/status-pruning.ts'
+import { RuntimeKind, RuntimeObjects } from './worker/runtime-objects.ts'
+import { extraKind, extraNamespaces, runtimeEnqueueKeys, runtimeIndexKeys, type RuntimeWatchScope, scopedKind } from './backend/runtime-watch.ts'
 
 export interface StartReconcilerOptions {
   config: Config
@@ -76,7 +53,7 @@ export interface StartReconcilerOptions {
 
 /** A running reconciler. */
 export interface ReconcilerHandle {
-  /** Caches synced and leader state known (product.md §10 /readyz). */
+  /** Caches synced and leader state known (docs/operations.md /readyz). */
   isReady(): boolean
   /** true, or what is stuck (a reconcile, the queue, an informer). */
   isLive(): boolean | string
@@ -97,14 +74,14 @@ async function podNamespace(): Promise<string> {
 function source<T extends ObjectWithMeta>(kind: string, kubeconfig: KubeConfig, kube: KubeClient, collection: Collection, keys: (o: T) => string[]): WatchSource<T> {
   return {
     kind,
-    create: () => createListWatch(kubeconfig, kube, collection) as never,
+    create: () => createListWatch<T>(kubeconfig, kube, collection),
     list: () => listCollection(kube, collection),
     keys,
   }
 }
 
 /** A Worker's own key. */
-const workerKey = (w: Worker): string[] => [`${w.metadata?.namespace ?? ''}/${w.metadata?.name ?? ''}`]
+const workerKeys = (w: Worker): string[] => [workerKey(w)]
 
 /** The Worker key an owned object maps to, from its `agentteams.io/worker` label. */
 const ownerKey = runtimeIndexKeys
@@ -117,7 +94,7 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
   const log = options.log.child({ component: 'reconciler' })
   const base = createKubeClient(kubeconfig, { fieldManager: config.controllerName, observe: observeApiRequests(options.registry) })
   const kube = options.wrapKube ? options.wrapKube(base) : base
-  const metrics = createReconcilerMetrics(options.registry)
+  const metrics = createReconcilerMetrics(options.registry, KIND)
   const identity = options.identity ?? `${hostname()}_${randomUUID()}`
   const naming: RuntimeNaming = { controllerName: config.controllerName, resourcePrefix: config.resourcePrefix }
   const images = workerImages(settings)
@@ -134,14 +111,14 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
     images,
     tokenAudience: settings.authAudience,
     tokenExpirationSeconds: settings.authTokenExpirationSeconds,
-    env: { controllerUrl: settings.controllerUrl, matrixUrl: settings.matrixUrl, aiGatewayUrl: settings.aiGatewayUrl },
+    env: clusterUrls(settings),
     serviceAccounts: cache('ServiceAccount'),
     credentials: credentialSettings(settings),
   })
   const ns = settings.watchNamespace || undefined
   const scope: RuntimeWatchScope = { namespace: ns, legacyNamespaces: config.legacyNamespaces }
   const workerKeysNamed = (name: string): string[] =>
-    (controller?.cache<Worker>('Worker').list() ?? []).filter((w) => w.metadata?.name === name).map((w) => workerKey(w)[0]!)
+    (controller?.cache<Worker>('Worker').list() ?? []).filter((w) => w.metadata?.name === name).map(workerKey)
   const runtimeKeys = runtimeEnqueueKeys(scope, workerKeysNamed)
   const events = createEventRecorder({ kube, component: config.controllerName, instance: identity, clock, log })
   const lifetime = new AbortController()
@@ -154,21 +131,21 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
   const ownWrites = new OwnWrites({
     clock,
     cachedVersion: (key) => {
-      const slash = key.indexOf('/')
-      return controller?.cache<Worker>('Worker').get(key.slice(slash + 1), key.slice(0, slash) || undefined)?.metadata?.resourceVersion
+      const { namespace, name } = parseObjectKey(key)
+      return controller?.cache<Worker>('Worker').get(name, namespace)?.metadata?.resourceVersion
     },
   })
   const owned = ownedSelector(naming)
   const core = (plural: string, labelSelector: string, namespace = ns): Collection => ({ path: resourcePath({ group: '', version: 'v1', plural, namespace }), labelSelector })
-  const workerCollection: Collection = { path: resourcePath({ group: GROUP, version: VERSION, plural: PLURAL, namespace: ns }) }
+  const workerCollection: Collection = { path: workerPath(ns) }
   const sources: WatchSource<any>[] = [
     {
-      ...source<Worker>('Worker', kubeconfig, kube, workerCollection, workerKey),
+      ...source<Worker>('Worker', kubeconfig, kube, workerCollection, workerKeys),
       primary: true,
-      isEcho: (w: Worker) => ownWrites.isEcho(workerKey(w)[0]!, w.metadata?.resourceVersion),
+      isEcho: (w: Worker) => ownWrites.isEcho(workerKey(w), w.metadata?.resourceVersion),
     },
     // Every Worker-labelled Pod, whatever controller made it: the upstream controller's are the
-    // Worker's runtime too (product.md §11.1), in the scope and in each legacy namespace outside it.
+    // Worker's runtime too (docs/runtime-objects.md), in the scope and in each legacy namespace outside it.
     { ...source('Pod', kubeconfig, kube, core('pods', WORKER_LABEL_SELECTOR), runtimeKeys), index: runtimeIndexKeys },
     ...extraNamespaces(scope).map((n) => ({ ...source(extraKind('Pod', n), kubeconfig, kube, core('pods', WORKER_LABEL_SELECTOR, n), runtimeKeys), index: runtimeIndexKeys })),
     source('ServiceAccount', kubeconfig, kube, core('serviceaccounts', owned), ownerKey),
@@ -186,7 +163,7 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
       const name = scopedKind(kind, namespace, scope)
       return name !== undefined && watched.has(name) ? cache<KubeObject & ObjectWithMeta>(name) : undefined
     },
-    workerNamespaces: (name) => workerKeysNamed(name).map((key) => key.slice(0, key.indexOf('/'))),
+    workerNamespaces: (name) => workerKeysNamed(name).map((key) => parseObjectKey(key).namespace ?? ''),
   })
   // What the installed Worker CRD prunes of the status (upstream's has no conditions), learned from
   // the status writes' responses so that an unchanged status is never written again.
@@ -197,7 +174,7 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
     },
   })
   const reconcile = createWorkerReconciler({
-    kube: trackOwnWrites(kube, ownWrites),
+    kube: trackOwnWrites(kube, ownWrites, { group: GROUP, version: VERSION, plural: PLURAL }),
     // The cached Worker, unless this controller has since written a newer version of it.
     workers: { get: (name, namespace) => ownWrites.freshest(`${namespace ?? ''}/${name}`, controller?.cache<Worker>('Worker').get(name, namespace)) },
     backends,

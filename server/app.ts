@@ -7,7 +7,7 @@ import type { Server as HttpsServer, ServerOptions as HttpsServerOptions } from 
 import { LogController, fastify, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Config } from '../config/config.ts'
-import { MAX_REQUEST_BYTES, admissionWebhook } from './admission.ts'
+import { MAX_REQUEST_BYTES, admissionWebhook } from './admission-route.ts'
 import type { WebhookMetrics } from './metrics.ts'
 import { type ImageSettings, workerImages } from '../api/images.ts'
 import { mutateWorker } from './mutate-worker.ts'
@@ -15,7 +15,7 @@ import { validateWorker } from './validate-worker.ts'
 
 /**
  * Longer than the API server's 90 s idle keep-alive (Go's http.DefaultTransport), so the server
- * never closes a connection the client is about to reuse (Pepr PR #3056; field-anchors.md §A, §D4).
+ * never closes a connection the client is about to reuse (Pepr PR #3056; docs/reconcile.md, docs/admission.md).
  */
 export const KEEP_ALIVE_TIMEOUT_MS = 95_000
 /** controller-runtime's ReadHeaderTimeout (pkg/webhook/server.go): 32 s. */

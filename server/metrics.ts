@@ -15,7 +15,7 @@ export const METRIC_IN_FLIGHT = 'worker_runtime_controller_admission_in_flight_r
 
 /**
  * Latency buckets in seconds: from 0.5 ms (a keep-alive review costs ~0.07 ms of CPU,
- * field-anchors.md §D2) up to 30 s, the largest webhook `timeoutSeconds` the API server accepts,
+ * docs/measurements.md) up to 30 s, the largest webhook `timeoutSeconds` the API server accepts,
  * so slow outliers stay visible (Gatekeeper #1504, #4036 asked for exactly that).
  */
 export const LATENCY_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]

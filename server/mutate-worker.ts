@@ -1,5 +1,5 @@
-// The mutating webhook for Workers: fills the spec defaults of product.md §4 (api/defaults.ts) on
-// a copy, diffs original → defaulted into a JSON Patch, and adds the warnings of §4. Idempotent:
+// The mutating webhook for Workers: fills the spec defaults of docs/admission.md (api/defaults.ts) on
+// a copy, diffs original → defaulted into a JSON Patch, and adds the warnings of docs/admission.md. Idempotent:
 // a defaulted Worker yields no patch. Status is never touched; dryRun is handled the same.
 
 import jsonpatch from 'fast-json-patch'
@@ -37,7 +37,7 @@ function defaultable(worker: Worker): Record<string, unknown> {
   return { spec: Object.fromEntries(Object.entries(worker.spec).filter(([, value]) => typeof value !== 'object' || value === null)) }
 }
 
-/** The warnings of product.md §4 and §11.3 for a defaulted Worker. */
+/** The warnings of docs/admission.md, docs/runtime-objects.md for a defaulted Worker. */
 export function workerWarnings(worker: Worker, options: MutateWorkerOptions): string[] {
   const warnings: string[] = []
   const image = runtimeImageWarning(worker, options.images)

@@ -29,7 +29,7 @@ export const CERT_POLL_INTERVAL_MS = 10_000
 const WATCH_DEBOUNCE_MS = 100
 
 /**
- * TLS options of the webhook server: TLS 1.2 at least (field-anchors.md §E) and HTTP/1.1 only —
+ * TLS options of the webhook server: TLS 1.2 at least (docs/operations.md) and HTTP/1.1 only —
  * no h2, which dodges the HTTP/2 Rapid Reset CVEs (controller-runtime's scaffold turns it off too).
  */
 export function tlsServerOptions(pair: ServingPair): SecureContextOptions & { ALPNProtocols: string[] } {

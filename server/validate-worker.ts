@@ -1,5 +1,5 @@
 // The validating webhook for Workers: name length and enum checks on CREATE, enum checks plus the
-// spec.backendRuntime transition rule (api/backend-runtime.ts, product.md §3) on UPDATE, and the
+// spec.backendRuntime transition rule (api/backend-runtime.ts, docs/backend-runtime.md) on UPDATE, and the
 // sandbox backend's shorter name limit whenever a Worker is created for it or switched to it.
 // Anything else — another kind, a subresource such as status, DELETE, CONNECT — is allowed untouched.
 

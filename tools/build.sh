@@ -45,7 +45,7 @@ if [ -f "$stamp" ]; then
 fi
 
 mkdir -p "$out"
-# Version stamping so /version and client version checks see a real release (real-cluster.md §1.4).
+# Version stamping so /version and client version checks see a real release (docs/local-cluster.md).
 ldflags="-s -w"
 kver=$(cd "$src" && go list -m -f '{{.Version}}' k8s.io/kubernetes 2>/dev/null || true)
 if [ -n "$kver" ]; then

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process'
 import { accessSync, constants } from 'node:fs'
 import { delimiter, join } from 'node:path'
 
-/** The Debian packages that build and run the image (product.md §12 "The image"). */
+/** The Debian packages that build and run the image (docs/testing.md, the image). */
 export const APT_PACKAGES = 'podman runc mmdebstrap containernetworking-plugins iptables'
 
 /** Raised when a command is missing or fails; the message is one line meant for a person. */

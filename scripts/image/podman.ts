@@ -1,4 +1,4 @@
-// podman as this project drives it, with the settings measured on these machines (product.md §12):
+// podman as this project drives it, with the settings measured on these machines (docs/testing.md, the image):
 // the runc runtime (crun refuses hybrid cgroups), cgroupfs, and ulimits within the machine's hard
 // limits (podman's defaults exceed them and the container fails to start), all through a
 // CONTAINERS_CONF file written for this machine. A CONTAINERS_CONF of the user's own is kept.
@@ -8,7 +8,7 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { requireCommands, run, runChecked, type CommandResult, type RunOptions } from './commands.ts'
 
-/** nproc ceiling: higher values made `podman run` fail on these machines (product.md §12). */
+/** nproc ceiling: higher values made `podman run` fail on these machines (docs/testing.md). */
 const NPROC_CEILING = 32768
 /** nofile ceiling when the hard limit is unlimited (the kernel's default fs.nr_open). */
 const NOFILE_CEILING = 1_048_576

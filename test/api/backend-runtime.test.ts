@@ -1,4 +1,4 @@
-// The transition rule of product.md §3 as a table: old phase × old status.backendRuntime (set or
+// The transition rule of docs/backend-runtime.md as a table: old phase × old status.backendRuntime (set or
 // unset) × old spec value × new spec value, against an independent statement of the rule.
 
 import t from 'tap'
@@ -58,7 +58,7 @@ t.test('the whole table agrees with the rule as the spec states it', async (t) =
           for (const newSpec of specValues) {
             const oldW = worker(oldSpec, phase, recorded)
             const newW = worker(newSpec, phase, recorded)
-            // Independent statement of product.md §3.
+            // Independent statement of docs/backend-runtime.md.
             const desiredOld = oldSpec ?? defaultRuntime
             const desiredNew = newSpec ?? defaultRuntime
             const applied = recorded ?? (phase !== undefined ? 'pod' : undefined)

@@ -1,4 +1,4 @@
-// Defaults (product.md §4) and field validation: what an unset field means, idempotence, and
+// Defaults (docs/admission.md) and field validation: what an unset field means, idempotence, and
 // enum messages that name the field.
 
 import t from 'tap'
@@ -33,7 +33,7 @@ t.test('enum violations of the fields this project owns name the field and the s
   t.same(validateWorkerFields({ spec: { backendRuntime: 'vm', state: 'Paused', runtime: 7 as unknown as string } }), [
     'spec.backendRuntime: Unsupported value: "vm": supported values: "pod", "sandbox"',
     'spec.state: Unsupported value: "Paused": supported values: "Running", "Sleeping", "Stopped"',
-  ], "spec.runtime is upstream's: the installed CRD decides (product.md §11.3)")
+  ], "spec.runtime is upstream's: the installed CRD decides (docs/runtime-objects.md)")
   t.same(validateWorkerFields({ spec: { runtime: 'qwenpaw' } }), [], "HEAD's qwenpaw")
 })
 

@@ -8,14 +8,15 @@
 import t from 'tap'
 import { X509Certificate } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
-import { POLICY_DENIAL_PREFIX, WEBHOOK_DENIAL_PREFIX, waitForBackendRuleEnforced, waitForDefaulting } from '../harness/admission-probes.ts'
-import { installCrds } from '../harness/crds.ts'
-import { MANIFESTS, OPENKRUISE_CRDS, type KubeObject } from '../harness/manifests.ts'
-import { createNamespace, ensureNamespace } from '../harness/namespaces.ts'
-import { applyObject, deleteObject } from '../harness/objects.ts'
+import { POLICY_DENIAL_PREFIX, WEBHOOK_DENIAL_PREFIX, waitForBackendRuleEnforced, waitForDefaulting } from '../../localcluster/admission-probes.ts'
+import { installCrds } from '../../localcluster/crds.ts'
+import { MANIFESTS, OPENKRUISE_CRDS, type Manifest } from '../../localcluster/manifests.ts'
+import { ensureNamespace } from '../../localcluster/namespaces.ts'
+import { createNamespace } from '../harness/namespaces.ts'
+import { applyObject, deleteObject } from '../../localcluster/objects.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
 import { startTestWebhookServer } from '../harness/webhook-server.ts'
-import { rewriteClientConfig } from '../harness/webhooks.ts'
+import { rewriteClientConfig } from '../../localcluster/webhooks.ts'
 import { workerYaml } from '../harness/workers.ts'
 import { LEGACY_TO_SANDBOX } from '../e2e/expected-messages.ts'
 import { CHART_DIR, MONITORING, NAMESPACE, OPTION_SETS, RELEASE, find, helm, parseObjects, render, setJson } from './helm.ts'
@@ -123,7 +124,7 @@ t.test("the chart's webhook configurations, pointed at the local webhook server,
 t.test('helm install and upgrade keep the generated certificate; an upgrade renews it near expiry; uninstall removes the webhooks', async (t) => {
   const secretPath = `/api/v1/namespaces/${NAMESPACE}/secrets/${RELEASE}-tls`
   const state = async () => {
-    const secret = (await cp.api.request('GET', secretPath)).body as KubeObject
+    const secret = (await cp.api.request('GET', secretPath)).body as Manifest
     const bundle = async (kind: string) => (await cp.api.request('GET', `/apis/admissionregistration.k8s.io/v1/${kind}/${RELEASE}-${kind.startsWith('mutating') ? 'mutating' : 'validating'}`)).body?.webhooks?.[0]?.clientConfig?.caBundle
     return { ca: secret['data']['ca.crt'], tls: secret['data']['tls.crt'], mutating: await bundle('mutatingwebhookconfigurations'), validating: await bundle('validatingwebhookconfigurations') }
   }

@@ -1,13 +1,13 @@
 // What `helm lint` and `helm template` make of the chart, checked with the real helm: every
 // documented option set lints and renders; the CRD, webhook configurations and policy are the
-// repository's single sources (manifests/); the pod is hardened as field-anchors.md §E asks; RBAC
+// repository's single sources (manifests/); the pod is hardened as docs/operations.md asks; RBAC
 // has no wildcard and the right scope; the generated certificate chain is one a Go API server trusts.
 
 import t from 'tap'
 import { X509Certificate } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { MANIFESTS, loadManifests, type KubeObject } from '../harness/manifests.ts'
+import { MANIFESTS, loadManifests, type Manifest } from '../../localcluster/manifests.ts'
 import { CHART_DIR, NAMESPACE, OPTION_SETS, RELEASE, find, helm, render, setJson } from './helm.ts'
 
 const defaults = await render()
@@ -64,13 +64,13 @@ t.test('the Worker CRD in crds/ is byte-identical to manifests/crd (the single s
 
 t.test('the webhook configurations and the policy are manifests/ plus the Service, the caBundle and labels', async (t) => {
   for (const file of [MANIFESTS.mutatingWebhook, MANIFESTS.validatingWebhook]) {
-    const [manifest] = (await loadManifests(file)) as [KubeObject]
+    const [manifest] = (await loadManifests(file)) as [Manifest]
     const rendered = find(defaults, manifest.kind)
     t.equal(rendered.metadata.name, manifest.metadata.name, `${manifest.kind} name`)
     const webhooks = rendered.webhooks.map((w: any) => ({ ...w, clientConfig: { ...w.clientConfig, caBundle: undefined } }))
     t.same(JSON.parse(JSON.stringify(webhooks)), manifest['webhooks'], `${manifest.kind}: same webhooks, rules, failure policy, timeout and selector`)
   }
-  const [policy, binding] = (await loadManifests(MANIFESTS.validatingAdmissionPolicy)) as [KubeObject, KubeObject]
+  const [policy, binding] = (await loadManifests(MANIFESTS.validatingAdmissionPolicy)) as [Manifest, Manifest]
   const rendered = await render({ 'admission.mode': 'policy' })
   t.same(find(rendered, 'ValidatingAdmissionPolicy').spec, policy['spec'], 'the policy, variable for variable')
   t.same(find(rendered, 'ValidatingAdmissionPolicyBinding').spec, binding['spec'])
@@ -110,7 +110,7 @@ t.test('the pod is hardened: non-root, read-only root, no capabilities, seccomp,
   t.same(container.args, ['serve'])
 })
 
-const rulesOf = (objects: KubeObject[]) => objects.filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole').flatMap((o) => o['rules'] as Array<Record<string, string[]>>)
+const rulesOf = (objects: Manifest[]) => objects.filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole').flatMap((o) => o['rules'] as Array<Record<string, string[]>>)
 
 t.test('RBAC: no wildcards; cluster-wide by default, namespaced with watchNamespace; the Lease in the release namespace only', async (t) => {
   for (const [name, values] of Object.entries(OPTION_SETS)) {

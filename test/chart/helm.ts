@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseAllDocuments } from 'yaml'
-import type { KubeObject } from '../harness/manifests.ts'
+import type { Manifest } from '../../localcluster/manifests.ts'
 
 /** The chart under test. */
 export const CHART_DIR = fileURLToPath(new URL('../../manifests/chart/worker-runtime-controller', import.meta.url))
@@ -76,24 +76,24 @@ export function setJson(values: Record<string, unknown>): string[] {
 }
 
 /** Parses a multi-document YAML stream into objects (empty documents dropped). */
-export function parseObjects(text: string): KubeObject[] {
+export function parseObjects(text: string): Manifest[] {
   return parseAllDocuments(text)
-    .map((d) => d.toJS() as KubeObject | null)
-    .filter((o): o is KubeObject => o !== null && typeof o === 'object')
+    .map((d) => d.toJS() as Manifest | null)
+    .filter((o): o is Manifest => o !== null && typeof o === 'object')
 }
 
 /**
  * `helm template` of the chart with `values` (value path → value) as release RELEASE in NAMESPACE;
  * resolves with the objects, or rejects with helm's error text.
  */
-export async function render(values: Record<string, unknown> = {}, extraArgs: readonly string[] = []): Promise<KubeObject[]> {
+export async function render(values: Record<string, unknown> = {}, extraArgs: readonly string[] = []): Promise<Manifest[]> {
   const r = await helm(['template', RELEASE, CHART_DIR, '--namespace', NAMESPACE, '--include-crds', ...setJson(values), ...extraArgs])
   if (r.code !== 0) throw new Error(`helm template: ${r.stderr.trim()}`)
   return parseObjects(r.stdout)
 }
 
 /** The object of `kind` (and `name` when given) among `objects`; throws when absent. */
-export function find(objects: readonly KubeObject[], kind: string, name?: string): KubeObject {
+export function find(objects: readonly Manifest[], kind: string, name?: string): Manifest {
   const found = objects.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name))
   if (!found) throw new Error(`no ${kind}${name ? ` ${name}` : ''} among ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`)
   return found

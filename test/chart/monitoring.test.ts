@@ -10,12 +10,12 @@ import { readFile } from 'node:fs/promises'
 import { parse } from 'yaml'
 import { Registry, collectDefaultMetrics } from 'prom-client'
 import { createWebhookMetrics } from '../../server/metrics.ts'
-import { createReconcilerMetrics } from '../../reconciler/metrics.ts'
-import { observeApiRequests } from '../../reconciler/kube-metrics.ts'
-import { crdCapabilityGauge } from '../../reconciler/crd-checks.ts'
+import { createReconcilerMetrics } from '../../reconciler/controller/metrics.ts'
+import { observeApiRequests } from '../../reconciler/controller/kube-metrics.ts'
+import { crdCapabilityGauge } from '../../reconciler/sandbox/crd-checks.ts'
 import { ALERTS_FILE, withAlertsTable } from '../../scripts/readme-alerts.ts'
 import { DASHBOARD_FILE, dashboardText } from '../../scripts/dashboard.ts'
-import type { KubeObject } from '../harness/manifests.ts'
+import type { Manifest } from '../../localcluster/manifests.ts'
 import { MONITORING, NAMESPACE, RELEASE, find, render } from './helm.ts'
 
 const MONITORING_KINDS = ['ServiceMonitor', 'PrometheusRule']
@@ -39,7 +39,7 @@ async function exportedMetricNames(): Promise<Set<string>> {
   return names
 }
 
-const labelsOf = (o: KubeObject): Record<string, string> => (o.metadata['labels'] ?? {}) as Record<string, string>
+const labelsOf = (o: Manifest): Record<string, string> => (o.metadata['labels'] ?? {}) as Record<string, string>
 
 /** Metric names a PromQL expression mentions (identifiers followed by `{`, or inside a rate/quantile). */
 function metricNamesIn(expr: string): string[] {

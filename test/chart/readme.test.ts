@@ -6,8 +6,8 @@ import t from 'tap'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import * as serverMetrics from '../../server/metrics.ts'
-import * as reconcilerMetrics from '../../reconciler/metrics.ts'
-import * as apiClientMetrics from '../../reconciler/kube-metrics.ts'
+import * as reconcilerMetrics from '../../reconciler/controller/metrics.ts'
+import * as apiClientMetrics from '../../reconciler/controller/kube-metrics.ts'
 import { CHART_DIR, RELEASE, find, helm, parseObjects } from './helm.ts'
 
 const readme = await readFile(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8')
@@ -42,5 +42,5 @@ t.test('every metric named in the section exists', async (t) => {
   const known = new Set(Object.entries({ ...serverMetrics, ...reconcilerMetrics, ...apiClientMetrics }).filter(([k]) => k.startsWith('METRIC_')).map(([, v]) => v as string))
   const named = new Set([...section.matchAll(/worker_runtime_controller_[a-z_]+/g)].map((m) => m[0].replace(/_bucket$/, '')))
   t.ok(named.size >= 8, `${named.size} metrics named`)
-  for (const metric of named) t.ok(known.has(metric), `${metric} is exported by server/metrics.ts, reconciler/metrics.ts or reconciler/kube-metrics.ts`)
+  for (const metric of named) t.ok(known.has(metric), `${metric} is exported by server/metrics.ts, reconciler/controller/metrics.ts or reconciler/controller/kube-metrics.ts`)
 })

@@ -10,9 +10,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { findKubeBinaries, findKwokBinaries } from '../harness/binaries.ts'
-import { runKubectl } from '../harness/kubectl.ts'
-import { childEnvironment } from '../harness/processes.ts'
+import { findKubeBinaries, findKwokBinaries } from '../../localcluster/binaries.ts'
+import { runKubectl } from '../../localcluster/kubectl.ts'
+import { childEnvironment } from '../../localcluster/processes.ts'
 
 const BIN = fileURLToPath(new URL('../../bin/worker-runtime-controller.ts', import.meta.url))
 

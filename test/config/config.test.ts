@@ -15,7 +15,7 @@ function errorOf(env: Record<string, string>, argv: string[] = []): string {
   throw new Error('expected a ConfigError')
 }
 
-t.test('defaults of product.md §9', async (t) => {
+t.test('defaults of docs/operations.md', async (t) => {
   const config = loadConfig({})
   t.equal(config.defaultBackendRuntime, 'pod')
   t.equal(config.webhookPort, 9443, 'controller-runtime default port')

@@ -5,12 +5,13 @@
 
 import t from 'tap'
 import type { KubernetesObject } from '@kubernetes/client-node'
-import { expectSuccess } from '../harness/api-client.ts'
+import { expectSuccess } from '../../localcluster/api-client.ts'
 import { createNamespace } from '../harness/namespaces.ts'
-import { pollUntil } from '../harness/polling.ts'
+import { pollUntil } from '../../localcluster/polling.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
 import { kubeconfigFor } from './reconciler-kit.ts'
-import { createKubeClient, createListWatch, listCollection } from '../../reconciler/kube.ts'
+import { createKubeClient } from '../../reconciler/controller/kube.ts'
+import { createListWatch, listCollection } from '../../reconciler/controller/list-watch.ts'
 
 interface ConfigMap extends KubernetesObject {
   data?: Record<string, string>

@@ -8,10 +8,10 @@ import { existsSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { expectSuccess } from '../harness/api-client.ts'
-import { startControlPlane, type ControlPlane } from '../harness/control-plane.ts'
+import { expectSuccess } from '../../localcluster/api-client.ts'
+import { startControlPlane, type ControlPlane } from '../../localcluster/control-plane.ts'
 import { createNamespace, waitForDefaultServiceAccount } from '../harness/namespaces.ts'
-import { pollUntil } from '../harness/polling.ts'
+import { pollUntil } from '../../localcluster/polling.ts'
 import { BUILD_AND_START_TIMEOUT_MS, SUITE_TIMEOUT_MS } from '../harness/suite.ts'
 
 const HOLDER = fileURLToPath(new URL('./fixtures/control-plane-holder.ts', import.meta.url))

@@ -1,4 +1,4 @@
-// What users must read when the backend rule denies a change, verbatim from product.md §3, shared
+// What users must read when the backend rule denies a change, verbatim from docs/backend-runtime.md, shared
 // by the end-to-end files. Written out rather than computed, so a change of wording shows up here.
 
 /** The legacy Worker (phase Running, status.backendRuntime unset) switched to sandbox. */

@@ -1,4 +1,4 @@
-// One runtime per Worker in the cluster this product is for (product.md §11.1), on a real API server
+// One runtime per Worker in the cluster this product is for (docs/runtime-objects.md), on a real API server
 // with the real webhooks and kubectl: runtime objects in the shape the upstream controller leaves
 // them (its Pod, its #988 SandboxClaim and Sandbox, its ServiceAccount and credential Secret) exist
 // before the controller starts. They are adopted as they are, never duplicated; Stopped deletes them
@@ -9,14 +9,14 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { installCrds } from '../harness/crds.ts'
+import { installCrds } from '../../localcluster/crds.ts'
 import { createNamespace } from '../harness/namespaces.ts'
 import { startWebhookSuite } from '../harness/webhook-suite.ts'
-import { createWorker, patchWorkerStatus, workerPath } from '../harness/workers.ts'
-import { WEBHOOK_DENIAL_PREFIX } from '../harness/admission-probes.ts'
-import type { Worker } from '../../api/worker.ts'
-import { depsKeys } from '../../reconciler/deps.ts'
-import { FilesystemDepsStore } from '../../reconciler/deps-fs.ts'
+import { createWorker, patchWorkerStatus } from '../../localcluster/workers.ts'
+import { workerPath, type Worker } from '../../api/worker.ts'
+import { WEBHOOK_DENIAL_PREFIX } from '../../localcluster/admission-probes.ts'
+import { depsKeys } from '../../reconciler/deps/store.ts'
+import { FilesystemDepsStore } from '../../reconciler/deps/filesystem.ts'
 import { LEGACY_TO_SANDBOX } from './expected-messages.ts'
 import { condition, eventually, getJson, podPath, saPath, secretPath, startReconcilerChild, waitForPodRunning } from './reconciler-kit.ts'
 import { bindSandbox, claimPath, getClaim, LogCapture, SANDBOX_CRD_FILES, sandboxPath, startSandboxController } from './sandbox-kit.ts'

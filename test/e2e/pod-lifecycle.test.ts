@@ -5,12 +5,12 @@
 // namespace deletion, which the Worker finalizer must not block.
 
 import t from 'tap'
-import { installCrds } from '../harness/crds.ts'
-import { MANIFESTS } from '../harness/manifests.ts'
+import { installCrds } from '../../localcluster/crds.ts'
+import { MANIFESTS } from '../../localcluster/manifests.ts'
 import { createNamespace } from '../harness/namespaces.ts'
-import { POD_CIDR } from '../harness/kwok.ts'
+import { POD_CIDR } from '../../localcluster/kwok.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
-import { createWorker } from '../harness/workers.ts'
+import { createWorker } from '../../localcluster/workers.ts'
 import {
   condition, eventually, findWorker, getJson, patchWorkerSpec, podPath, runtimeObjectName, saPath, secretPath, startTestReconciler, waitForPhase, waitForPodRunning,
 } from './reconciler-kit.ts'

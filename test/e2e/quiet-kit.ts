@@ -1,10 +1,10 @@
-// Pieces of the "a pass that changes nothing writes nothing" proofs (product.md §11.3, §11.4): an
+// Pieces of the "a pass that changes nothing writes nothing" proofs (docs/runtime-objects.md, docs/sandbox.md): an
 // API client wrapper that counts the controller's writes by kind, a quiet window in which the
 // Worker is touched (a label, as a user or a tool might) so that passes keep running while nothing
 // the controller owns changes, and a wait until the API server publishes a CRD's new schema.
 
-import type { ApiClient } from '../harness/api-client.ts'
-import type { KubeClient, KubeRequest } from '../../reconciler/kube.ts'
+import type { ApiClient } from '../../localcluster/api-client.ts'
+import type { KubeClient, KubeRequest } from '../../reconciler/controller/kube.ts'
 import { eventually } from './reconciler-kit.ts'
 
 /** How long a quiet window lasts: the "quiet minute-long window of passes". */

@@ -11,11 +11,11 @@ import { closeSync, openSync, readSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parse } from 'yaml'
-import { createApiClient, type ApiClient } from '../harness/api-client.ts'
-import type { ControlPlane } from '../harness/control-plane.ts'
-import { pollUntil } from '../harness/polling.ts'
-import { freePort, LOOPBACK } from '../harness/ports.ts'
-import { startProcess } from '../harness/processes.ts'
+import { createApiClient, type ApiClient } from '../../localcluster/api-client.ts'
+import type { ControlPlane } from '../../localcluster/control-plane.ts'
+import { pollUntil } from '../../localcluster/polling.ts'
+import { freePort, LOOPBACK } from '../../localcluster/ports.ts'
+import { startProcess } from '../../localcluster/processes.ts'
 
 /** One request of the audited user that the API server answered 403. */
 export interface Refusal {

@@ -13,18 +13,20 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { KubeConfig } from '@kubernetes/client-node'
 import { stringify } from 'yaml'
-import type { ApiClient } from '../harness/api-client.ts'
-import type { ControlPlane } from '../harness/control-plane.ts'
-import { installCrds } from '../harness/crds.ts'
-import { MANIFESTS, OPENKRUISE_CRDS, type KubeObject } from '../harness/manifests.ts'
-import { createNamespace, ensureNamespace } from '../harness/namespaces.ts'
-import { pollUntil } from '../harness/polling.ts'
+import type { ApiClient } from '../../localcluster/api-client.ts'
+import type { ControlPlane } from '../../localcluster/control-plane.ts'
+import { installCrds } from '../../localcluster/crds.ts'
+import { MANIFESTS, OPENKRUISE_CRDS, type Manifest } from '../../localcluster/manifests.ts'
+import { ensureNamespace } from '../../localcluster/namespaces.ts'
+import { createNamespace } from '../harness/namespaces.ts'
+import { pollUntil } from '../../localcluster/polling.ts'
 import { startSuiteControlPlane, type SuiteTest } from '../harness/suite.ts'
-import { createOwnedTempDir } from '../harness/temp-dirs.ts'
-import { createWorker, patchWorkerStatus, workerPath } from '../harness/workers.ts'
+import { createOwnedTempDir } from '../../localcluster/temp-dirs.ts'
+import { createWorker, patchWorkerStatus } from '../../localcluster/workers.ts'
+import { workerPath } from '../../api/worker.ts'
 import { loadConfig } from '../../config/config.ts'
-import { FilesystemDepsStore } from '../../reconciler/deps-fs.ts'
-import { sandboxExtension } from '../../reconciler/sandbox-setup.ts'
+import { FilesystemDepsStore } from '../../reconciler/deps/filesystem.ts'
+import { sandboxExtension } from '../../reconciler/sandbox/extension.ts'
 import { NAMESPACE, RELEASE, render } from '../chart/helm.ts'
 import { createServingCertificates, writeServingCertificates } from '../../certs/certs.ts'
 import { createServiceAccount, scrape, serviceAccountToken, startSecureMetrics } from './metrics-kit.ts'
@@ -49,7 +51,7 @@ export interface RbacEnv {
   kubeconfig: string
   kubeconfigPath: string
   /** The chart's RBAC objects as rendered with the defaults (SA, roles, bindings) and the scraper bound to metrics-reader. */
-  rbac: KubeObject[]
+  rbac: Manifest[]
   /** Holds tls.crt and tls.key of the metrics server, and ca.crt that signed them. */
   certDir: string
   caPem: string
@@ -58,7 +60,7 @@ export interface RbacEnv {
 }
 
 /** Applies objects as admin with the real kubectl (create or update). */
-export async function kubectlApply(cp: ControlPlane, objects: readonly KubeObject[]): Promise<void> {
+export async function kubectlApply(cp: ControlPlane, objects: readonly Manifest[]): Promise<void> {
   const r = await cp.kubectl(['apply', '-f', '-'], { stdin: objects.map((o) => JSON.stringify(o)).join('\n---\n') })
   if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`)
 }

@@ -9,7 +9,7 @@
 // restored after each run. The comment at the end lists what failed without each verb.
 
 import t from 'tap'
-import type { KubeObject } from '../harness/manifests.ts'
+import type { Manifest } from '../../localcluster/manifests.ts'
 import { createNamespace } from '../harness/namespaces.ts'
 import { NAMESPACE, RELEASE, render } from '../chart/helm.ts'
 import { type Access, kubectlApply, LEASE, runScenarios, type RunOptions, startRbacEnv, waitForAccess } from './rbac-kit.ts'
@@ -26,22 +26,22 @@ interface Rule {
   resourceNames?: string[]
 }
 
-const rolePath = (role: KubeObject) => role.kind === 'ClusterRole'
+const rolePath = (role: Manifest) => role.kind === 'ClusterRole'
   ? `/apis/rbac.authorization.k8s.io/v1/clusterroles/${role.metadata.name}`
   : `/apis/rbac.authorization.k8s.io/v1/namespaces/${role.metadata.namespace}/roles/${role.metadata.name}`
 
-async function putRules(role: KubeObject, rules: Rule[]): Promise<void> {
+async function putRules(role: Manifest, rules: Rule[]): Promise<void> {
   const current = (await cp.api.request('GET', rolePath(role))).body
   const r = await cp.api.request('PUT', rolePath(role), { ...current, rules })
   if (r.status !== 200) throw new Error(`update ${role.kind} ${role.metadata.name}: HTTP ${r.status} ${r.text}`)
 }
 
 /** The SubjectAccessReview question for `verb` on the rule's first resource. */
-const accessOf = (role: KubeObject, rule: Rule, verb: string): Access => ({
+const accessOf = (role: Manifest, rule: Rule, verb: string): Access => ({
   verb, group: rule.apiGroups[0] as string, resource: rule.resources[0] as string, namespace: role.metadata.namespace ?? 'default', name: rule.resourceNames?.[0],
 })
 
-const label = (role: KubeObject, rule: Rule, verb: string) =>
+const label = (role: Manifest, rule: Rule, verb: string) =>
   `${role.kind} ${role.metadata.name}: ${verb} ${rule.resources.join(',')}${rule.apiGroups[0] ? `.${rule.apiGroups[0]}` : ''}${rule.resourceNames ? ` [${rule.resourceNames.join(',')}]` : ''}`
 
 // The controller's roles; the chart's metrics-reader ClusterRole is for scrapers (metrics-auth.test.ts
@@ -57,13 +57,13 @@ t.test('baseline: with the chart\'s RBAC as it is, every step is reached and not
 
 t.test('the chart grants these rules (the list this file proves rule by rule)', async (t) => {
   t.same(roles.map((r) => `${r.kind} ${r.metadata.name}`).sort(), [`ClusterRole ${RELEASE}`, `ClusterRole ${RELEASE}-metrics-auth`, `Role ${RELEASE}-leader-election`])
-  const lease = roles.find((r) => r.kind === 'Role') as KubeObject
+  const lease = roles.find((r) => r.kind === 'Role') as Manifest
   t.equal(lease.metadata.namespace, NAMESPACE, 'the Lease Role lives in the release namespace')
   t.ok((lease['rules'] as Rule[]).some((r) => r.resourceNames?.includes(LEASE)), 'and names the one Lease it renews')
 })
 
 /** One test per verb of `role`: without it, a run with `options` fails on exactly that permission. */
-function proveEachVerb(role: KubeObject, options: () => RunOptions): void {
+function proveEachVerb(role: Manifest, options: () => RunOptions): void {
   const rules = role['rules'] as Rule[]
   rules.forEach((rule, index) => {
     for (const verb of rule.verbs) {
@@ -101,7 +101,7 @@ for (const role of roles) proveEachVerb(role, () => ({}))
 const watched = await createNamespace(cp.api, 'rbac-min-ns')
 const legacyNs = await createNamespace(cp.api, 'rbac-min-legacy')
 const namespaced = (await render({ 'config.watchNamespace': watched, 'config.legacyNamespaces': [legacyNs] })).filter((o) => o.kind === 'Role' || o.kind === 'RoleBinding')
-const legacyRole = namespaced.find((o) => o.kind === 'Role' && o.metadata.namespace === legacyNs) as KubeObject
+const legacyRole = namespaced.find((o) => o.kind === 'Role' && o.metadata.namespace === legacyNs) as Manifest
 const legacyOptions = (): RunOptions => ({ namespace: watched, legacyNamespace: legacyNs })
 let legacyBaseline = false
 let restoreClusterBinding = async (): Promise<void> => {}

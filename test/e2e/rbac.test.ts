@@ -7,7 +7,7 @@
 // which needs no rule of the chart's.
 
 import t from 'tap'
-import { runKubectl } from '../harness/kubectl.ts'
+import { runKubectl } from '../../localcluster/kubectl.ts'
 import { createNamespace } from '../harness/namespaces.ts'
 import { NAMESPACE, RELEASE, render } from '../chart/helm.ts'
 import { canI, CONTROLLER_USER, describeRefusal, kubectlApply, runScenarios, startRbacEnv, waitForAccess } from './rbac-kit.ts'

@@ -9,14 +9,13 @@ import { fileURLToPath } from 'node:url'
 import { KubeConfig } from '@kubernetes/client-node'
 import { pino, type Logger } from 'pino'
 import { Registry } from 'prom-client'
-import type { ApiClient } from '../harness/api-client.ts'
-import type { ControlPlane } from '../harness/control-plane.ts'
-import { pollUntil } from '../harness/polling.ts'
-import { workerPath } from '../harness/workers.ts'
+import type { ApiClient } from '../../localcluster/api-client.ts'
+import type { ControlPlane } from '../../localcluster/control-plane.ts'
+import { pollUntil } from '../../localcluster/polling.ts'
+import { workerPath, type Worker } from '../../api/worker.ts'
 import { loadConfig } from '../../config/config.ts'
-import type { Worker } from '../../api/worker.ts'
 import { startReconciler, type ReconcilerHandle, type StartReconcilerOptions } from '../../reconciler/main.ts'
-import type { ReconcilerOptions } from '../../reconciler/options.ts'
+import type { ReconcilerOptions } from '../../reconciler/backend/options.ts'
 
 /** Waits are generous: two shared cores, other engineers' builds running. */
 export const WAIT_MS = 60_000
@@ -127,7 +126,7 @@ export async function cordonNode(cp: ControlPlane, unschedulable: boolean): Prom
 
 /** Merge-patches a Worker's spec (as a user's `kubectl patch --type=merge` would). */
 export async function patchWorkerSpec(api: ApiClient, ns: string, name: string, spec: Record<string, unknown>): Promise<Worker> {
-  const r = await api.request('PATCH', `/apis/agentteams.io/v1beta1/namespaces/${ns}/workers/${name}`, { spec }, { contentType: 'application/merge-patch+json' })
+  const r = await api.request('PATCH', workerPath(ns, name), { spec }, { contentType: 'application/merge-patch+json' })
   if (r.status !== 200) throw new Error(`patch Worker ${ns}/${name}: HTTP ${r.status} ${r.text}`)
   return r.body
 }

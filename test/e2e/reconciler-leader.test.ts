@@ -3,12 +3,12 @@
 // the Lease so the next candidate takes over at once.
 
 import t from 'tap'
-import { installCrds } from '../harness/crds.ts'
-import { MANIFESTS } from '../harness/manifests.ts'
+import { installCrds } from '../../localcluster/crds.ts'
+import { MANIFESTS } from '../../localcluster/manifests.ts'
 import { createNamespace } from '../harness/namespaces.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
-import { createWorker } from '../harness/workers.ts'
-import { METRIC_RECONCILE_TOTAL } from '../../reconciler/metrics.ts'
+import { createWorker } from '../../localcluster/workers.ts'
+import { METRIC_RECONCILE_TOTAL } from '../../reconciler/controller/metrics.ts'
 import { eventually, getJson, podPath, runtimeObjectName, startReconcilerChild, startTestReconciler } from './reconciler-kit.ts'
 import { LEASE } from './reconciler-lease.ts'
 

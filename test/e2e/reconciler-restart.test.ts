@@ -2,13 +2,13 @@
 // watch that goes silent without closing (client-node #596), which the staleness relist catches.
 
 import t from 'tap'
-import { installCrds } from '../harness/crds.ts'
-import { MANIFESTS } from '../harness/manifests.ts'
+import { installCrds } from '../../localcluster/crds.ts'
+import { MANIFESTS } from '../../localcluster/manifests.ts'
 import { createNamespace } from '../harness/namespaces.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
-import { createWorker, workerPath } from '../harness/workers.ts'
-import type { Worker } from '../../api/worker.ts'
-import { METRIC_INFORMER_RESTARTS, METRIC_RECONCILE_TOTAL, METRIC_RELIST_MISSES } from '../../reconciler/metrics.ts'
+import { createWorker } from '../../localcluster/workers.ts'
+import { workerPath, type Worker } from '../../api/worker.ts'
+import { METRIC_INFORMER_RESTARTS, METRIC_RECONCILE_TOTAL, METRIC_RELIST_MISSES } from '../../reconciler/controller/metrics.ts'
 import { cordonNode, eventually, getJson, kubeconfigFor, patchWorkerSpec, podPath, runtimeObjectName, startTestReconciler, waitForPodRunning } from './reconciler-kit.ts'
 import { startFaultProxy } from './reconciler-proxy.ts'
 

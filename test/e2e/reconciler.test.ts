@@ -4,15 +4,16 @@
 // Pods really run: kube-scheduler binds them to the fake Node and kwok, its kubelet, reports them.
 
 import t from 'tap'
-import { installCrds } from '../harness/crds.ts'
-import { MANIFESTS } from '../harness/manifests.ts'
+import { installCrds } from '../../localcluster/crds.ts'
+import { MANIFESTS } from '../../localcluster/manifests.ts'
 import { createNamespace, waitForDefaultServiceAccount } from '../harness/namespaces.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
-import { createWorker, getWorker, patchWorkerStatus, workerPath } from '../harness/workers.ts'
+import { createWorker, patchWorkerStatus } from '../../localcluster/workers.ts'
+import { workerPath, type Worker } from '../../api/worker.ts'
+import { getWorker } from '../harness/workers.ts'
 import { backendSwitchBlockedMessage } from '../../api/backend-runtime.ts'
-import type { Worker } from '../../api/worker.ts'
-import type { Backend, BackendStatus } from '../../reconciler/backend.ts'
-import { SPEC_HASH_ANNOTATION } from '../../reconciler/backend-pod.ts'
+import type { Backend, BackendStatus } from '../../reconciler/backend/contract.ts'
+import { SPEC_HASH_ANNOTATION } from '../../reconciler/pod/backend.ts'
 import {
   condition, cordonNode, eventually, getJson, patchWorkerSpec, podPath, runtimeObjectName, saPath, secretPath, startTestReconciler, type TestReconciler, findWorker, waitForPodRunning,
 } from './reconciler-kit.ts'

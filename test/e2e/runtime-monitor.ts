@@ -4,7 +4,8 @@
 // at once" and "did the Worker report Stopped while one existed" are answered exactly, not sampled.
 
 import { Watch } from '@kubernetes/client-node'
-import type { ControlPlane } from '../harness/control-plane.ts'
+import { workerPath } from '../../api/worker.ts'
+import type { ControlPlane } from '../../localcluster/control-plane.ts'
 import { kubeconfigFor } from './reconciler-kit.ts'
 
 interface Meta {
@@ -52,7 +53,7 @@ export class RuntimeMonitor {
     for (const [path, kind] of paths) {
       m.#requests.push(await watch.watch(path!, {}, (type, obj: { metadata?: Meta }) => m.#runtimeEvent(kind!, type, obj.metadata), () => {}))
     }
-    const workers = `/apis/agentteams.io/v1beta1/namespaces/${namespaces[0]}/workers`
+    const workers = workerPath(namespaces[0])
     m.#requests.push(await watch.watch(workers, { fieldSelector: `metadata.name=${worker}` }, (_type, obj: { metadata?: Meta; status?: { phase?: string } }) => {
       m.phases.push([rv(obj.metadata), obj.status?.phase])
     }, () => {}))

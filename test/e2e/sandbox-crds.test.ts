@@ -4,10 +4,11 @@
 
 import t from 'tap'
 import { fileURLToPath } from 'node:url'
-import { expectSuccess } from '../harness/api-client.ts'
-import { installCrds } from '../harness/crds.ts'
+import { expectSuccess } from '../../localcluster/api-client.ts'
+import { installCrds } from '../../localcluster/crds.ts'
 import { createNamespace } from '../harness/namespaces.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
+import { metaTime } from '../../api/meta.ts'
 
 const CRD_FILES = ['sandboxes', 'sandboxclaims', 'sandboxsets'].map((plural) =>
   fileURLToPath(new URL(`../../manifests/openkruise/${plural}.agents.kruise.io.yaml`, import.meta.url)),
@@ -58,7 +59,7 @@ t.test('status goes through the status subresource and must satisfy the conditio
   t.equal(viaMain.body?.status?.phase, undefined, 'the main resource ignores status')
   const bad = await cp.api.request('PATCH', `${path}/status`, { status: { conditions: [{ type: 'TimedOut', status: 'True' }] } }, { contentType: 'application/merge-patch+json' })
   t.equal(bad.status, 422, 'a condition without reason/message/lastTransitionTime is invalid')
-  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+  const now = metaTime(Date.now())
   const good = expectSuccess(
     await cp.api.request('PATCH', `${path}/status`, {
       status: {

@@ -7,9 +7,10 @@
 
 import t, { type Test } from 'tap'
 import { createNamespace } from '../harness/namespaces.ts'
-import { createWorker, workerPath } from '../harness/workers.ts'
-import type { Worker } from '../../api/worker.ts'
-import { depsKeys } from '../../reconciler/deps.ts'
+import { createWorker } from '../../localcluster/workers.ts'
+import type { KubeObject } from '../../api/meta.ts'
+import { workerPath, type Worker } from '../../api/worker.ts'
+import { depsKeys } from '../../reconciler/deps/store.ts'
 import { condition, eventually, getJson, waitForPodRunning, patchWorkerSpec, podPath, saPath, findWorker, waitForPhase } from './reconciler-kit.ts'
 import {
   startSandboxSuite, bindSandbox, getClaim, claimedSandboxes, startSandboxController,
@@ -147,7 +148,7 @@ t.test('a restarted controller keeps a running Worker\'s token while it is good,
   await eventually('the old ServiceAccount to be gone', async () => ((await getJson(cp.api, saPath(ns, 'agentteams-worker-kim'))) === undefined ? true : undefined))
   const recreated = await cp.api.request('POST', `/api/v1/namespaces/${ns}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: old.metadata.name, labels: old.metadata.labels, ownerReferences: old.metadata.ownerReferences } })
   t.equal(recreated.status, 201)
-  const uid = (recreated.body as { metadata: { uid: string } }).metadata.uid
+  const uid = (recreated.body as KubeObject).metadata?.uid
   t.not(uid, old.metadata.uid)
 
   const third = await startSandboxController(cp, ns, { store, logs })

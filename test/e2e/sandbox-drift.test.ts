@@ -5,10 +5,10 @@
 
 import t, { type Test } from 'tap'
 import { createNamespace } from '../harness/namespaces.ts'
-import { createWorker } from '../harness/workers.ts'
+import { createWorker } from '../../localcluster/workers.ts'
 import type { Worker } from '../../api/worker.ts'
-import { depsKeys } from '../../reconciler/deps.ts'
-import type { SandboxClaim } from '../../reconciler/sandbox-objects.ts'
+import { depsKeys } from '../../reconciler/deps/store.ts'
+import type { SandboxClaim } from '../../reconciler/sandbox/objects.ts'
 import { condition, eventually, getJson, patchWorkerSpec, findWorker, waitForPhase } from './reconciler-kit.ts'
 import {
   startSandboxSuite, bindSandbox, claimPath, getClaim, claimedSandboxes, markPaused, sandboxPath, type SandboxControllerOptions, startSandboxController,
@@ -106,7 +106,7 @@ t.test('spec.labels change after the provider removed the completed claim → th
   const sandbox = await bindSandbox(cp.api, first)
   await phase(ns, 'pia', 'Running')
   t.equal(sandbox.metadata.annotations?.['agentteams.io/spec-hash'], hashOf(first), 'the provider copied the digest onto the Sandbox')
-  // What ttlAfterCompleted does: the claim object goes, the Sandbox stays (…-api.md §3.4).
+  // What ttlAfterCompleted does: the claim object goes, the Sandbox stays (docs/sandbox.md).
   t.equal((await cp.api.request('DELETE', claimPath(ns, first.metadata.name))).status, 200)
   await eventually('the claim to be gone', async () => ((await getClaim(cp.api, ns, 'pia')) === undefined ? true : undefined))
   t.equal((await worker(ns, 'pia'))?.status?.phase, 'Running', 'a Sandbox without its claim keeps running')

@@ -6,25 +6,25 @@
 import { Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { pino } from 'pino'
-import type { ApiClient } from '../harness/api-client.ts'
-import type { ControlPlane } from '../harness/control-plane.ts'
+import type { ApiClient } from '../../localcluster/api-client.ts'
+import type { ControlPlane } from '../../localcluster/control-plane.ts'
 import { Registry } from 'prom-client'
 import { loadConfig } from '../../config/config.ts'
-import type { BackoffPolicy } from '../../reconciler/backoff.ts'
-import type { DepsStore } from '../../reconciler/deps.ts'
-import type { KubeClient, KubeRequest } from '../../reconciler/kube.ts'
+import type { BackoffPolicy } from '../../reconciler/controller/backoff.ts'
+import type { DepsStore } from '../../reconciler/deps/store.ts'
+import type { KubeClient, KubeRequest } from '../../reconciler/controller/kube.ts'
 import { startReconciler } from '../../reconciler/main.ts'
-import type { ReconcilerOptions } from '../../reconciler/options.ts'
-import type { Sandbox, SandboxClaim, SandboxSettings } from '../../reconciler/sandbox-objects.ts'
+import type { ReconcilerOptions } from '../../reconciler/backend/options.ts'
+import type { Sandbox, SandboxClaim, SandboxSettings } from '../../reconciler/sandbox/objects.ts'
 import { NAMING, sandboxSettings, WORKER_IMAGE } from './sandbox-settings.ts'
 import { getClaim as getClaimNamed } from './sandbox-provider.ts'
-import { sandboxExtension } from '../../reconciler/sandbox-setup.ts'
+import { sandboxExtension } from '../../reconciler/sandbox/extension.ts'
 import { kubeconfigFor } from './reconciler-kit.ts'
-import { MANIFESTS, OPENKRUISE_CRDS } from '../harness/manifests.ts'
-import { installCrds } from '../harness/crds.ts'
+import { MANIFESTS, OPENKRUISE_CRDS } from '../../localcluster/manifests.ts'
+import { installCrds } from '../../localcluster/crds.ts'
 import { startS3Server, type S3Server } from '../harness/s3-server.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
-import { S3DepsStore } from '../../reconciler/deps-s3.ts'
+import { S3DepsStore } from '../../reconciler/deps/s3.ts'
 import type { Test } from 'tap'
 
 export const SANDBOX_CRD_FILES = OPENKRUISE_CRDS
@@ -84,7 +84,7 @@ function watchClaimCreates(kube: KubeClient, hook: SandboxControllerOptions['bef
 
 /**
  * Starts the real reconciler (reconciler/main.ts) for `namespace` with the sandbox extension
- * (reconciler/sandbox-setup.ts): Workers, Pods, Secrets, ServiceAccounts, Sandboxes and
+ * (reconciler/sandbox/extension.ts): Workers, Pods, Secrets, ServiceAccounts, Sandboxes and
  * SandboxClaims watched, the pod and sandbox backends, no leader election, logs to `o.logs`.
  */
 export async function startSandboxController(cp: ControlPlane, namespace: string, o: SandboxControllerOptions): Promise<TestController> {

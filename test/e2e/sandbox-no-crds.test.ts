@@ -3,15 +3,15 @@
 // installing the CRDs later makes it converge — same controller process, no restart.
 
 import t from 'tap'
-import { installCrds } from '../harness/crds.ts'
-import { MANIFESTS } from '../harness/manifests.ts'
+import { installCrds } from '../../localcluster/crds.ts'
+import { MANIFESTS } from '../../localcluster/manifests.ts'
 import { createNamespace } from '../harness/namespaces.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
-import { createWorker } from '../harness/workers.ts'
+import { createWorker } from '../../localcluster/workers.ts'
 import type { Worker } from '../../api/worker.ts'
-import { FilesystemDepsStore } from '../../reconciler/deps-fs.ts'
-import { onProcessExit, removeDirNow } from '../harness/exit-cleanup.ts'
-import { createOwnedTempDir } from '../harness/temp-dirs.ts'
+import { FilesystemDepsStore } from '../../reconciler/deps/filesystem.ts'
+import { onProcessExit, removeDirNow } from '../../localcluster/exit-cleanup.ts'
+import { createOwnedTempDir } from '../../localcluster/temp-dirs.ts'
 import { condition, eventually, getJson, podPath, findWorker, waitForPodRunning } from './reconciler-kit.ts'
 import { bindSandbox, getClaim, LogCapture, SANDBOX_CRD_FILES, startSandboxController } from './sandbox-kit.ts'
 

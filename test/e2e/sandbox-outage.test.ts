@@ -3,15 +3,15 @@
 // DepsMaterialized=False; when the store comes back the Worker converges on its own.
 
 import t, { type Test } from 'tap'
-import { installCrds } from '../harness/crds.ts'
-import { MANIFESTS } from '../harness/manifests.ts'
+import { installCrds } from '../../localcluster/crds.ts'
+import { MANIFESTS } from '../../localcluster/manifests.ts'
 import { createNamespace } from '../harness/namespaces.ts'
 import { startS3Server } from '../harness/s3-server.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
-import { createWorker } from '../harness/workers.ts'
+import { createWorker } from '../../localcluster/workers.ts'
 import type { Worker } from '../../api/worker.ts'
-import { depsKeys } from '../../reconciler/deps.ts'
-import { S3DepsStore, type S3DepsStoreOptions } from '../../reconciler/deps-s3.ts'
+import { depsKeys } from '../../reconciler/deps/store.ts'
+import { S3DepsStore, type S3DepsStoreOptions } from '../../reconciler/deps/s3.ts'
 import { condition, eventually, getJson, findWorker } from './reconciler-kit.ts'
 import { bindSandbox, claimPath, getClaim, LogCapture, SANDBOX_CRD_FILES, startSandboxController } from './sandbox-kit.ts'
 

@@ -1,4 +1,4 @@
-// The sandbox provider as it really behaves (product.md §11.4), end to end on a real API server and
+// The sandbox provider as it really behaves (docs/sandbox.md), end to end on a real API server and
 // a real MinIO, the tests playing the OpenKruise Agents controller: the warm pool written back the
 // way its defaulting webhook does (quantities normalized, pod defaults added) causes no further pool
 // write over the passes that follow, while a real drift (image, size, labels) is still put back;
@@ -7,12 +7,13 @@
 // current CRD it says nothing of the kind.
 
 import t, { type Test } from 'tap'
-import { loadManifests, OPENKRUISE_CRDS } from '../harness/manifests.ts'
-import { applyObject } from '../harness/objects.ts'
+import { loadManifests, OPENKRUISE_CRDS } from '../../localcluster/manifests.ts'
+import { applyObject } from '../../localcluster/objects.ts'
 import { createNamespace } from '../harness/namespaces.ts'
-import { createWorker, workerPath } from '../harness/workers.ts'
-import { depsKeys } from '../../reconciler/deps.ts'
-import type { SandboxSet } from '../../reconciler/sandbox-objects.ts'
+import { createWorker } from '../../localcluster/workers.ts'
+import { workerPath } from '../../api/worker.ts'
+import { depsKeys } from '../../reconciler/deps/store.ts'
+import type { SandboxSet } from '../../reconciler/sandbox/objects.ts'
 import { defaultedPool } from '../fixtures/openkruise.ts'
 import { eventually, findWorker, getJson, waitForPhase } from './reconciler-kit.ts'
 import { countWrites, poolWrites, settled, statusWrites, touchWorker, waitForPublished, type Write } from './quiet-kit.ts'

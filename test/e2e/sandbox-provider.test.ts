@@ -1,13 +1,14 @@
 // The test provider (sandbox-provider.ts) behaves as OpenKruise Agents was seen to behave
-// (product.md §11.4), on the claims the real controller makes: a claimed Sandbox leaves the pool
+// (docs/sandbox.md), on the claims the real controller makes: a claimed Sandbox leaves the pool
 // with the claim's labels and annotations, is Running and Ready with podInfo from its Pod, the claim
 // is Completed, the pool refills, an empty pool gets a Sandbox made for the claim — and every
 // Sandbox is backed by a Pod that runs on the fake Node and goes with its Sandbox (garbage collection).
 
 import t from 'tap'
 import { createNamespace } from '../harness/namespaces.ts'
-import { createWorker, workerPath } from '../harness/workers.ts'
-import type { Sandbox } from '../../reconciler/sandbox-objects.ts'
+import { createWorker } from '../../localcluster/workers.ts'
+import { workerPath } from '../../api/worker.ts'
+import type { Sandbox } from '../../reconciler/sandbox/objects.ts'
 import { eventually, findWorker, getJson, podPath, waitForPhase } from './reconciler-kit.ts'
 import { bindSandbox, getClaim, poolSandboxes, startSandboxController, startSandboxSuite } from './sandbox-kit.ts'
 import { PROVIDER_ANNOTATION, PROVIDER_LABEL } from './sandbox-provider.ts'

@@ -1,5 +1,5 @@
-// The OpenKruise Agents controller as the e2e tests play it (product.md §11.4, observed; details in
-// upstream-openkruise-agents-api.md §3–5), one step per call so a test decides what the provider
+// The OpenKruise Agents controller as the e2e tests play it (docs/sandbox.md, observed; details in
+// docs/sandbox.md), one step per call so a test decides what the provider
 // does and when: the SandboxSet keeps its pool of unclaimed Sandboxes; a claim takes one from the
 // pool (or creates one when the pool is empty) and is Completed; pause and resume. Every Sandbox
 // is backed by a real Pod (its name, a controller owner reference to it) that kube-scheduler binds
@@ -7,14 +7,15 @@
 
 import { createHash, randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { ApiClient } from '../harness/api-client.ts'
+import type { ApiClient } from '../../localcluster/api-client.ts'
 import { waitForDefaultServiceAccount } from '../harness/namespaces.ts'
-import { pollUntil } from '../harness/polling.ts'
-import type { Condition, Sandbox, SandboxClaim, SandboxSet } from '../../reconciler/sandbox-objects.ts'
+import { pollUntil } from '../../localcluster/polling.ts'
+import type { Condition, Sandbox, SandboxClaim, SandboxMeta, SandboxSet } from '../../reconciler/sandbox/objects.ts'
+import { metaTime } from '../../api/meta.ts'
 
 const API_VERSION = 'agents.kruise.io/v1alpha1'
 const GROUP = `/apis/${API_VERSION}`
-/** The provider's labels and annotations (…-api.md §3.3). */
+/** The provider's labels and annotations (docs/sandbox.md). */
 export const PROVIDER_LABEL = {
   pool: 'agents.kruise.io/sandbox-pool',
   template: 'agents.kruise.io/sandbox-template',
@@ -35,7 +36,7 @@ export const claimPath = (ns: string, name?: string) => `${GROUP}/namespaces/${n
 export const sandboxPath = (ns: string, name?: string) => `${GROUP}/namespaces/${ns}/sandboxes${name ? `/${name}` : ''}`
 const poolPath = (ns: string, name: string) => `${GROUP}/namespaces/${ns}/sandboxsets/${name}`
 const podPath = (ns: string, name?: string) => `/api/v1/namespaces/${ns}/pods${name ? `/${name}` : ''}`
-const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+const now = () => metaTime(Date.now())
 const clone = <T>(value: T): T => structuredClone(value)
 
 const MERGE = 'application/merge-patch+json'
@@ -71,7 +72,7 @@ export const claimedSandboxes = (api: ApiClient, ns: string): Promise<Sandbox[]>
 export const poolSandboxes = (api: ApiClient, ns: string, pool: string): Promise<Sandbox[]> =>
   list(api, sandboxPath(ns), { [PROVIDER_LABEL.pool]: pool, [PROVIDER_LABEL.claimed]: 'false' })
 
-const ownerReference = (kind: string, obj: { metadata: { name: string; uid?: string } }) => ({
+const ownerReference = (kind: string, obj: { metadata: SandboxMeta }) => ({
   apiVersion: kind === 'Sandbox' || kind === 'SandboxSet' ? API_VERSION : 'v1', kind, name: obj.metadata.name, uid: obj.metadata.uid, controller: true, blockOwnerDeletion: true,
 })
 const condition = (type: string, status: boolean, reason: string, message = ''): Condition => ({ type, status: status ? 'True' : 'False', reason, message, lastTransitionTime: now() })
@@ -154,7 +155,7 @@ export async function syncPool(api: ApiClient, ns: string, name: string): Promis
   await Promise.all(starting.map((sandbox) => runPoolSandbox(api, sandbox)))
 }
 
-/** The claim's changes to a Sandbox it takes (…-api.md §5 step 4b–c): labels, annotations, image, owner. */
+/** The claim's changes to a Sandbox it takes (docs/sandbox.md step 4b–c): labels, annotations, image, owner. */
 function claimSandbox(sandbox: Sandbox, claim: SandboxClaim): Sandbox {
   const claimed = clone(sandbox)
   const template = ((claimed.spec ??= {}) as { template?: any }).template ?? {}

@@ -1,4 +1,4 @@
-// Status that converges on any Worker CRD (product.md §11.3), end to end on the real API server:
+// Status that converges on any Worker CRD (docs/runtime-objects.md), end to end on the real API server:
 // with upstream AgentTeams' HEAD CRD installed (a test fixture: spec.backendRuntime only `pod`, no
 // status.conditions), a pod Worker as upstream creates it runs, the server prunes the conditions,
 // and over a quiet minute of passes (the Worker touched every 2 s) the controller writes its status
@@ -9,15 +9,16 @@ import t, { type Test } from 'tap'
 import { fileURLToPath } from 'node:url'
 import { rm } from 'node:fs/promises'
 import { pino } from 'pino'
-import { installCrds } from '../harness/crds.ts'
-import { MANIFESTS } from '../harness/manifests.ts'
+import { installCrds } from '../../localcluster/crds.ts'
+import { MANIFESTS } from '../../localcluster/manifests.ts'
 import { createNamespace } from '../harness/namespaces.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
-import { createOwnedTempDir } from '../harness/temp-dirs.ts'
-import { createWorker, workerPath } from '../harness/workers.ts'
-import { FilesystemDepsStore } from '../../reconciler/deps-fs.ts'
-import { METRIC_RECONCILE_TOTAL } from '../../reconciler/metrics.ts'
-import { sandboxExtension } from '../../reconciler/sandbox-setup.ts'
+import { createOwnedTempDir } from '../../localcluster/temp-dirs.ts'
+import { createWorker } from '../../localcluster/workers.ts'
+import { workerPath } from '../../api/worker.ts'
+import { FilesystemDepsStore } from '../../reconciler/deps/filesystem.ts'
+import { METRIC_RECONCILE_TOTAL } from '../../reconciler/controller/metrics.ts'
+import { sandboxExtension } from '../../reconciler/sandbox/extension.ts'
 import { eventually, findWorker, getJson, podPath, runtimeObjectName, startTestReconciler, waitForPhase, waitForPodRunning } from './reconciler-kit.ts'
 import { countWrites, QUIET_WINDOW_MS, settled, statusWrites, touchWorker, waitForPublished, type Write } from './quiet-kit.ts'
 import { LogCapture, sandboxSettings } from './sandbox-kit.ts'

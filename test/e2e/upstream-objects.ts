@@ -1,17 +1,18 @@
 // Objects in the shape the upstream AgentTeams controller (HiClaw #988 era and HEAD) leaves in a
-// cluster (product.md §11.1–§11.2): its worker Pod `<prefix>worker-<name>` labelled with the worker,
+// cluster (docs/runtime-objects.md, docs/credentials.md): its worker Pod `<prefix>worker-<name>` labelled with the worker,
 // its own controller name and `app=<prefix>worker`, owned by the Worker; the Worker's ServiceAccount;
 // the provisioner's credential Secret; #988's SandboxClaim and its claimed Sandbox; and a Worker
 // status as upstream writes it (a phase, no backendRuntime for a pod Worker). Test fixtures only.
 
-import { expectSuccess, type ApiClient } from '../harness/api-client.ts'
-import { pollUntil } from '../harness/polling.ts'
+import { expectSuccess, type ApiClient } from '../../localcluster/api-client.ts'
+import { pollUntil } from '../../localcluster/polling.ts'
 import type { Worker } from '../../api/worker.ts'
+import { metaTime } from '../../api/meta.ts'
 
 export const UPSTREAM_CONTROLLER = 'hiclaw-controller'
 export const UPSTREAM_PREFIX = 'hiclaw-'
 
-const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+const now = () => metaTime(Date.now())
 
 export interface UpstreamOptions {
   prefix?: string
@@ -44,7 +45,7 @@ export function createUpstreamServiceAccount(api: ApiClient, ns: string, worker:
   return create(api, `/api/v1/namespaces/${ns}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: ns, labels: labels(worker, o), ownerReferences: ownerRefs(o.owner) } })
 }
 
-/** The provisioner's credential Secret `agentteams-creds-<worker>` (product.md §11.2). */
+/** The provisioner's credential Secret `agentteams-creds-<worker>` (docs/credentials.md). */
 export function createUpstreamCredentials(api: ApiClient, ns: string, worker: string): Promise<any> {
   const data = Object.fromEntries(
     [['WORKER_MATRIX_TOKEN', `syt_${worker}_matrix`], ['WORKER_GATEWAY_KEY', `gk-${worker}-gateway`], ['WORKER_MINIO_PASSWORD', `minio-${worker}-pw`], ['WORKER_PASSWORD', `pw-${worker}`]]

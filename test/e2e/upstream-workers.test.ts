@@ -1,4 +1,4 @@
-// Upstream AgentTeams as it is today meets this controller (product.md §11.2–§11.3), on a real API
+// Upstream AgentTeams as it is today meets this controller (docs/credentials.md, docs/runtime-objects.md), on a real API
 // server with the real webhooks, kubectl and MinIO: the provisioner's credential Secret reaches a
 // Pod by reference and a sandbox through its env file, a changed Secret refreshes the runtime, a
 // required one that is missing holds the Worker back until it appears, a bad one gets a clear
@@ -7,14 +7,15 @@
 // reaches a log line, an Event, a status or a Pod spec.
 
 import t from 'tap'
-import { installCrds } from '../harness/crds.ts'
+import { installCrds } from '../../localcluster/crds.ts'
 import { createNamespace } from '../harness/namespaces.ts'
 import { startS3Server } from '../harness/s3-server.ts'
 import { startWebhookSuite } from '../harness/webhook-suite.ts'
-import { createWorker, patchWorkerStatus, workerPath, workerYaml } from '../harness/workers.ts'
-import type { Worker } from '../../api/worker.ts'
-import { depsKeys } from '../../reconciler/deps.ts'
-import { S3DepsStore } from '../../reconciler/deps-s3.ts'
+import { createWorker, patchWorkerStatus } from '../../localcluster/workers.ts'
+import { workerPath, type Worker } from '../../api/worker.ts'
+import { workerYaml } from '../harness/workers.ts'
+import { depsKeys } from '../../reconciler/deps/store.ts'
+import { S3DepsStore } from '../../reconciler/deps/s3.ts'
 import { condition, eventually, getJson, podPath, secretPath } from './reconciler-kit.ts'
 import { getClaim, LogCapture, SANDBOX_CRD_FILES, startSandboxController, WORKER_IMAGE } from './sandbox-kit.ts'
 import { createUpstreamCredentials } from './upstream-objects.ts'

@@ -1,14 +1,14 @@
 // The ValidatingAdmissionPolicy alternative (manifests/policy/) on a real kube-apiserver with NO
 // webhook at all: the unsafe backend switch is still rejected, with the policy's message, and the
-// transitions product.md §3 allows still go through, and names are checked as the webhook checks them.
+// transitions docs/backend-runtime.md allows still go through, and names are checked as the webhook checks them.
 // Driven with the real kubectl.
 
 import t from 'tap'
-import { POLICY_DENIAL_PREFIX, waitForBackendRuleEnforced } from '../harness/admission-probes.ts'
-import { installCrds } from '../harness/crds.ts'
-import { MANIFESTS } from '../harness/manifests.ts'
+import { POLICY_DENIAL_PREFIX, waitForBackendRuleEnforced } from '../../localcluster/admission-probes.ts'
+import { installCrds } from '../../localcluster/crds.ts'
+import { MANIFESTS } from '../../localcluster/manifests.ts'
 import { createNamespace } from '../harness/namespaces.ts'
-import { applyManifestFile } from '../harness/objects.ts'
+import { applyManifestFile } from '../../localcluster/objects.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
 import { workerYaml } from '../harness/workers.ts'
 import { LEGACY_TO_SANDBOX, SLEEPING_SANDBOX_TO_POD } from './expected-messages.ts'

@@ -3,7 +3,7 @@
 // SandboxClaim name leaves, before any backend sees it.
 
 import t from 'tap'
-import { WEBHOOK_DENIAL_PREFIX } from '../harness/admission-probes.ts'
+import { WEBHOOK_DENIAL_PREFIX } from '../../localcluster/admission-probes.ts'
 import { createNamespace } from '../harness/namespaces.ts'
 import { startWebhookSuite } from '../harness/webhook-suite.ts'
 import { workerYaml } from '../harness/workers.ts'

@@ -8,15 +8,17 @@
 import t, { type Test } from 'tap'
 import { parse } from 'yaml'
 import { METRIC_DECISIONS } from '../../server/metrics.ts'
-import { WEBHOOK_DENIAL_PREFIX, waitForBackendRuleLifted } from '../harness/admission-probes.ts'
-import { waitForCrd } from '../harness/crds.ts'
-import { MANIFESTS, loadManifests } from '../harness/manifests.ts'
+import { WEBHOOK_DENIAL_PREFIX, waitForBackendRuleLifted } from '../../localcluster/admission-probes.ts'
+import { waitForCrd } from '../../localcluster/crds.ts'
+import { MANIFESTS, loadManifests } from '../../localcluster/manifests.ts'
 import { createNamespace } from '../harness/namespaces.ts'
-import { applyObject } from '../harness/objects.ts'
-import { pollUntil } from '../harness/polling.ts'
+import { applyObject } from '../../localcluster/objects.ts'
+import { pollUntil } from '../../localcluster/polling.ts'
 import { startWebhookSuite } from '../harness/webhook-suite.ts'
-import { unregisterWebhooks } from '../harness/webhooks.ts'
-import { workerManifest, workerPath, workerYaml } from '../harness/workers.ts'
+import { unregisterWebhooks } from '../../localcluster/webhooks.ts'
+import { workerManifest } from '../../localcluster/workers.ts'
+import { workerPath } from '../../api/worker.ts'
+import { workerYaml } from '../harness/workers.ts'
 import { LEGACY_TO_SANDBOX } from './expected-messages.ts'
 
 const { cp, webhook } = await startWebhookSuite(t)
@@ -52,7 +54,7 @@ const UNJUDGED_EDITS: Array<[string, Record<string, unknown>]> = [
   ['spec.image', { image: 'example.com/worker:2' }],
   ['spec.resources', { resources: { limits: { cpu: '1' } } }],
   ['spec.labels', { labels: { team: 'blue' } }],
-  // Upstream's field: whatever the installed CRD admits is admitted (product.md §11.3).
+  // Upstream's field: whatever the installed CRD admits is admitted (docs/runtime-objects.md).
   ['spec.runtime', { runtime: 'hermes' }],
 ]
 
@@ -90,7 +92,7 @@ t.test('an UPDATE reaches the validating webhook only when it changes backendRun
   t.equal((await patchSpec(ns, 'w', { backendRuntime: 'sandbox' })).code, 0, 'a Worker never run may change backend')
   await expectCalls(1, 'a change of spec.backendRuntime is judged')
 
-  // A legacy Worker (phase Running, no status.backendRuntime): edits go through unjudged, the §3 switch is denied.
+  // A legacy Worker (phase Running, no status.backendRuntime): edits go through unjudged, the unsafe switch is denied (docs/backend-runtime.md).
   t.equal((await cp.kubectl(['apply', '-f', '-'], { stdin: workerYaml(ns, 'legacy', { image: 'example.com/worker:1' }) })).code, 0)
   t.equal((await setStatus(ns, 'legacy', { phase: 'Running' })).code, 0)
   await expectCalls(1, 'the create is judged')

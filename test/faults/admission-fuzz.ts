@@ -4,7 +4,7 @@
 // a seed (mulberry32), so a failing case can be replayed with WRC_FUZZ_SEED.
 
 import { legacyPodWorker, review, withSpec } from '../fixtures/admission-review.ts'
-import { MAX_REQUEST_BYTES } from '../../server/admission.ts'
+import { MAX_REQUEST_BYTES } from '../../server/admission-route.ts'
 
 /** A value planted in every case's env: it must never show up in a log line. */
 export const FUZZ_SECRET = 'fuzz-secret-5d1e0c7a93b2'

@@ -5,12 +5,13 @@
 // exactly for the Workers that exist, nothing left of the deleted ones.
 
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { ApiClient } from '../harness/api-client.ts'
+import type { ApiClient } from '../../localcluster/api-client.ts'
 import type { S3Server } from '../harness/s3-server.ts'
-import { workerManifest, workerPath } from '../harness/workers.ts'
-import { LABEL_WORKER, type Worker } from '../../api/worker.ts'
-import { depsKeys } from '../../reconciler/deps.ts'
-import type { Sandbox, SandboxClaim } from '../../reconciler/sandbox-objects.ts'
+import { workerManifest } from '../../localcluster/workers.ts'
+import type { KubeObject } from '../../api/meta.ts'
+import { workerPath, LABEL_WORKER, type Worker } from '../../api/worker.ts'
+import { depsKeys } from '../../reconciler/deps/store.ts'
+import type { Sandbox, SandboxClaim } from '../../reconciler/sandbox/objects.ts'
 import { bindSandbox, claimPath, finishBind, sandboxPath } from '../e2e/sandbox-kit.ts'
 import { condition, eventually, saPath, runtimeObjectName } from '../e2e/reconciler-kit.ts'
 
@@ -144,11 +145,11 @@ export interface Audit {
 export async function audit(api: ApiClient, s3: S3Server, ns: string, live: readonly string[], deleted: readonly string[], provider: Provider): Promise<Audit> {
   const claims = (await api.request('GET', claimPath(ns))).body.items as SandboxClaim[]
   const sandboxes = (await api.request('GET', sandboxPath(ns))).body.items as Sandbox[]
-  const of = (items: Array<{ metadata: { labels?: Record<string, string> } }>, name: string) => items.filter((o) => o.metadata.labels?.[LABEL_WORKER] === name).length
+  const of = (items: KubeObject[], name: string) => items.filter((o) => o.metadata?.labels?.[LABEL_WORKER] === name).length
   const keys = new Set(await s3.listKeys('workers-deps/'))
   const mine = [...live, ...deleted]
   const prefix = (k: string) => mine.some((n) => k.startsWith(`workers-deps/${n}/`))
-  // env, token and the owner record the reconciler writes with them (reconciler/deps-owner.ts).
+  // env, token and the owner record the reconciler writes with them (reconciler/deps/owner.ts).
   const expected = new Set(live.flatMap((n) => [depsKeys(n).env, depsKeys(n).token, depsKeys(n).owner]))
   const result: Audit = { claimProblems: [], sandboxProblems: [], depsProblems: [], leftovers: [] }
   for (const name of live) {

@@ -3,9 +3,9 @@
 // the bucket at every claim create) with the test playing the OpenKruise provider beside it.
 
 import type { Test } from 'tap'
-import type { ControlPlane } from '../harness/control-plane.ts'
-import { installCrds } from '../harness/crds.ts'
-import { MANIFESTS, OPENKRUISE_CRDS } from '../harness/manifests.ts'
+import type { ControlPlane } from '../../localcluster/control-plane.ts'
+import { installCrds } from '../../localcluster/crds.ts'
+import { MANIFESTS, OPENKRUISE_CRDS } from '../../localcluster/manifests.ts'
 import { startS3Server, type S3Server } from '../harness/s3-server.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
 import { eventually } from '../e2e/reconciler-kit.ts'

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { connect } from 'node:tls'
 import t from 'tap'
 import { createCA, createServingCertificates, issueCertificate, type KeyPair } from '../../certs/certs.ts'
-import { pollUntil } from '../harness/polling.ts'
+import { pollUntil } from '../../localcluster/polling.ts'
 import { startWebhookProcess } from './webhook-process.ts'
 
 /** Clients on kept-alive connections, and clients that open a new connection per request. */

@@ -1,5 +1,5 @@
 // The Worker controller with the sandbox backend and a real S3 deps store, in its own process (as
-// `serve` wires it: reconciler/main.ts + reconciler/sandbox-setup.ts), for the fault tests and
+// `serve` wires it: reconciler/main.ts + reconciler/sandbox/extension.ts), for the fault tests and
 // bench/reconcile.ts: a process can be SIGKILLed, and its RSS is its own. It counts every API
 // request and store operation, records each SandboxClaim create, and — when asked — reads the
 // bucket just before a claim create goes out: a claim whose deps are missing is a violation.
@@ -10,15 +10,15 @@ import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8'
 import { pino } from 'pino'
 import { Registry } from 'prom-client'
 import { loadConfig } from '../../config/config.ts'
-import { KubeConfig } from '../../reconciler/client-node.ts'
-import { depsKeys, type DepsStore } from '../../reconciler/deps.ts'
-import { S3DepsStore, type S3DepsStoreOptions } from '../../reconciler/deps-s3.ts'
-import { findKubeError, isAlreadyExists, type KubeClient, type KubeRequest } from '../../reconciler/kube.ts'
-import { METRIC_QUEUE_DEPTH, METRIC_RECONCILE_TOTAL } from '../../reconciler/metrics.ts'
+import { KubeConfig } from '../../reconciler/controller/client-node.ts'
+import { depsKeys, type DepsStore } from '../../reconciler/deps/store.ts'
+import { S3DepsStore, type S3DepsStoreOptions } from '../../reconciler/deps/s3.ts'
+import { findKubeError, isAlreadyExists, type KubeClient, type KubeRequest } from '../../reconciler/controller/kube.ts'
+import { METRIC_QUEUE_DEPTH, METRIC_RECONCILE_TOTAL } from '../../reconciler/controller/metrics.ts'
 import { startReconciler } from '../../reconciler/main.ts'
 import { requestKind } from './request-kind.ts'
-import type { SandboxClaim } from '../../reconciler/sandbox-objects.ts'
-import { sandboxExtension } from '../../reconciler/sandbox-setup.ts'
+import type { SandboxClaim } from '../../reconciler/sandbox/objects.ts'
+import { sandboxExtension } from '../../reconciler/sandbox/extension.ts'
 import { sandboxSettings, WORKER_IMAGE } from '../e2e/sandbox-settings.ts'
 
 /** The first IPC message: what to run. */

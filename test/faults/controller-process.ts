@@ -9,7 +9,7 @@ import type { ClaimCreate, ControllerChildSettings, ControllerStats } from './co
 
 const CHILD = fileURLToPath(new URL('./controller-child.ts', import.meta.url))
 /** Registered before the child's modules load, as bin/ does for `serve`. */
-const PRELOAD = new URL('../../cli/preload.ts', import.meta.url).href
+const PRELOAD = new URL('../../bin/preload.ts', import.meta.url).href
 
 export interface ControllerProcess {
   readonly pid: number

@@ -1,7 +1,7 @@
 // Names an API request by what it does to which resource, for request counts: the verb (LIST for
 // a GET of a collection), the plural and the subresource — never the object name or namespace.
 
-import type { KubeRequest } from '../../reconciler/kube.ts'
+import type { KubeRequest } from '../../reconciler/controller/kube.ts'
 
 /** `GET /apis/g/v/namespaces/ns/plural/name/sub` → `GET plural/sub`; a GET without name is a LIST; `GET /apis/g/v` is `GET discovery`. */
 export function requestKind(request: KubeRequest): string {

@@ -5,14 +5,14 @@
 // the hang gets its Pod and reaches Running.
 
 import t from 'tap'
-import { installCrds } from '../harness/crds.ts'
-import { MANIFESTS } from '../harness/manifests.ts'
+import { installCrds } from '../../localcluster/crds.ts'
+import { MANIFESTS } from '../../localcluster/manifests.ts'
 import { createNamespace } from '../harness/namespaces.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
-import { createWorker, workerPath } from '../harness/workers.ts'
-import type { Worker } from '../../api/worker.ts'
-import type { KubeClient } from '../../reconciler/kube.ts'
-import { METRIC_INFORMER_RESTARTS, METRIC_LAST_EVENT_AGE, METRIC_RECONCILE_TOTAL, METRIC_RELIST_MISSES } from '../../reconciler/metrics.ts'
+import { createWorker } from '../../localcluster/workers.ts'
+import { workerPath, type Worker } from '../../api/worker.ts'
+import type { KubeClient } from '../../reconciler/controller/kube.ts'
+import { METRIC_INFORMER_RESTARTS, METRIC_LAST_EVENT_AGE, METRIC_RECONCILE_TOTAL, METRIC_RELIST_MISSES } from '../../reconciler/controller/metrics.ts'
 import { requestKind } from './request-kind.ts'
 import { eventually, getJson, podPath, runtimeObjectName, startTestReconciler, waitForPodRunning } from '../e2e/reconciler-kit.ts'
 

@@ -8,8 +8,8 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { createServingCertificates, type ServingCertificates, writeServingCertificates } from '../../certs/certs.ts'
-import { onProcessExit, removeDirNow } from '../harness/exit-cleanup.ts'
-import { createOwnedTempDir } from '../harness/temp-dirs.ts'
+import { onProcessExit, removeDirNow } from '../../localcluster/exit-cleanup.ts'
+import { createOwnedTempDir } from '../../localcluster/temp-dirs.ts'
 import type { ChildLatency, ChildMemory } from './webhook-child.ts'
 
 const CHILD = fileURLToPath(new URL('./webhook-child.ts', import.meta.url))

@@ -1,23 +1,17 @@
 // Fresh namespaces for tests: each test gets a new random one. A test may delete its namespace
 // when the control plane runs nodes (kube-controller-manager's namespace controller finishes the
-// deletion); without them a deleted namespace would stay Terminating forever (real-cluster.md
-// §3.7), so the others are left to vanish with the control plane.
+// deletion); without them a deleted namespace would stay Terminating forever (docs/local-cluster.md),
+// so the others are left to vanish with the control plane.
 
 import { randomBytes } from 'node:crypto'
-import { expectSuccess, type ApiClient } from './api-client.ts'
-import { pollUntil } from './polling.ts'
+import { expectSuccess, type ApiClient } from '../../localcluster/api-client.ts'
+import { pollUntil } from '../../localcluster/polling.ts'
 
 /** Creates namespace `<prefix>-<random>` (a valid DNS label) and returns its name. */
 export async function createNamespace(api: ApiClient, prefix = 'test'): Promise<string> {
   const name = `${prefix.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40)}-${randomBytes(4).toString('hex')}`
   expectSuccess(await api.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }), `create Namespace ${name}`)
   return name
-}
-
-/** Creates namespace `name` unless it exists. */
-export async function ensureNamespace(api: ApiClient, name: string): Promise<void> {
-  const response = await api.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } })
-  if (response.status !== 409) expectSuccess(response, `create Namespace ${name}`)
 }
 
 /**

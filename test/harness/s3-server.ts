@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
-import { onProcessExit, removeDirNow } from './exit-cleanup.ts'
-import { pollUntil } from './polling.ts'
-import { freePort, LOOPBACK } from './ports.ts'
-import { startProcess, type ManagedProcess } from './processes.ts'
-import { createOwnedTempDir } from './temp-dirs.ts'
+import { onProcessExit, removeDirNow } from '../../localcluster/exit-cleanup.ts'
+import { pollUntil } from '../../localcluster/polling.ts'
+import { freePort, LOOPBACK } from '../../localcluster/ports.ts'
+import { startProcess, type ManagedProcess } from '../../localcluster/processes.ts'
+import { createOwnedTempDir } from '../../localcluster/temp-dirs.ts'
 
 const BUILD_SCRIPT = fileURLToPath(new URL('../../tools/build.sh', import.meta.url))
 /** Serializes concurrent builds of the s3 tools (parallel test files); util-linux flock(1). */

@@ -4,7 +4,7 @@
 // measured at about +1 s of start and +220 MB of RSS, README of test/harness), so no test can
 // forget them; a file passes `{ nodes: false }` only to test the bare API server itself.
 
-import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.ts'
+import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../../localcluster/control-plane.ts'
 
 /** Deadline while the binaries may still be built (cold build measured at 240 s on 2 cores). */
 export const BUILD_AND_START_TIMEOUT_MS = 15 * 60_000

@@ -9,9 +9,9 @@ import { Registry } from 'prom-client'
 import { createServingCertificates, writeServingCertificates } from '../../certs/certs.ts'
 import { loadConfig } from '../../config/config.ts'
 import { startWebhookServer, type WebhookServer } from '../../server/webhook-server.ts'
-import { onProcessExit, removeDirNow } from './exit-cleanup.ts'
-import { createOwnedTempDir } from './temp-dirs.ts'
-import type { WebhookEndpoint } from './webhooks.ts'
+import { onProcessExit, removeDirNow } from '../../localcluster/exit-cleanup.ts'
+import { createOwnedTempDir } from '../../localcluster/temp-dirs.ts'
+import type { WebhookEndpoint } from '../../localcluster/webhooks.ts'
 
 /** A running webhook server and what a webhook configuration needs to call it. */
 export interface TestWebhookServer {

@@ -2,14 +2,14 @@
 // webhook server in this process, both webhook configurations registered against it, and a wait
 // until the API server enforces both (defaulting and the backend rule). Torn down with the file.
 
-import { WEBHOOK_DENIAL_PREFIX, waitForBackendRuleEnforced, waitForDefaulting } from './admission-probes.ts'
-import type { ControlPlane } from './control-plane.ts'
-import { installCrds } from './crds.ts'
-import { MANIFESTS } from './manifests.ts'
+import { WEBHOOK_DENIAL_PREFIX, waitForBackendRuleEnforced, waitForDefaulting } from '../../localcluster/admission-probes.ts'
+import type { ControlPlane } from '../../localcluster/control-plane.ts'
+import { installCrds } from '../../localcluster/crds.ts'
+import { MANIFESTS } from '../../localcluster/manifests.ts'
 import { createNamespace } from './namespaces.ts'
 import { startSuiteControlPlane, type SuiteTest } from './suite.ts'
 import { startTestWebhookServer, type TestWebhookServer } from './webhook-server.ts'
-import { registerWebhooks } from './webhooks.ts'
+import { registerWebhooks } from '../../localcluster/webhooks.ts'
 
 export interface WebhookSuite {
   cp: ControlPlane

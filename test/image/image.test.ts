@@ -16,18 +16,20 @@ import { join } from 'node:path'
 import { createServingCertificates } from '../../certs/certs.ts'
 import { npmCaFile, REPO } from '../../scripts/image/build.ts'
 import { podman, type Podman } from '../../scripts/image/podman.ts'
-import { WEBHOOK_DENIAL_PREFIX, waitForBackendRuleEnforced, waitForDefaulting } from '../harness/admission-probes.ts'
-import { installCrds } from '../harness/crds.ts'
-import { onProcessExit } from '../harness/exit-cleanup.ts'
-import { MANIFESTS } from '../harness/manifests.ts'
-import { createNamespace, ensureNamespace } from '../harness/namespaces.ts'
-import { applyObject } from '../harness/objects.ts'
-import { pollUntil } from '../harness/polling.ts'
-import { freePorts } from '../harness/ports.ts'
+import { WEBHOOK_DENIAL_PREFIX, waitForBackendRuleEnforced, waitForDefaulting } from '../../localcluster/admission-probes.ts'
+import { installCrds } from '../../localcluster/crds.ts'
+import { onProcessExit } from '../../localcluster/exit-cleanup.ts'
+import { MANIFESTS } from '../../localcluster/manifests.ts'
+import { ensureNamespace } from '../../localcluster/namespaces.ts'
+import { createNamespace } from '../harness/namespaces.ts'
+import { applyObject } from '../../localcluster/objects.ts'
+import { pollUntil } from '../../localcluster/polling.ts'
+import { freePorts } from '../../localcluster/ports.ts'
 import { startSuiteControlPlane } from '../harness/suite.ts'
-import { createOwnedTempDir } from '../harness/temp-dirs.ts'
-import { rewriteClientConfig } from '../harness/webhooks.ts'
-import { workerPath, workerYaml } from '../harness/workers.ts'
+import { createOwnedTempDir } from '../../localcluster/temp-dirs.ts'
+import { rewriteClientConfig } from '../../localcluster/webhooks.ts'
+import { workerPath } from '../../api/worker.ts'
+import { workerYaml } from '../harness/workers.ts'
 import { find, NAMESPACE, RELEASE, render, run } from '../chart/helm.ts'
 import { certificateBodiesIn, listFiles, machineOnlyCertificates, mountImage, saveImage, unmountImage } from './image-contents.ts'
 import { podRun } from './pod-to-podman.ts'
@@ -83,6 +85,7 @@ t.test('the container image', { skip }, async (t) => {
     const files = await listFiles(app, (path) => path.startsWith('node_modules'))
     t.ok(files.includes('bin/worker-runtime-controller.ts'), 'the sources')
     t.same(files.filter((f) => /(^|\/)test\/|\.test\.ts$/.test(f)), [], 'no test file')
+    t.same(files.filter((f) => f.startsWith('localcluster/')), [], 'no local control plane (localcluster/)')
     t.same(files.filter((f) => f.startsWith('certs/') && f !== 'certs/certs.ts'), [], 'no local key material')
     t.notOk(existsSync(join(root, 'run', 'secrets', 'npm-ca')), 'no trace of the build secret')
 

@@ -7,7 +7,7 @@
 
 import { chmod, mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { KubeObject } from '../harness/manifests.ts'
+import type { Manifest } from '../../localcluster/manifests.ts'
 
 /** Where kubelet mounts the ServiceAccount token (automountServiceAccountToken). */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount'
@@ -51,7 +51,7 @@ async function writeFiles(dir: string, files: Record<string, string>): Promise<v
 }
 
 /** The `podman run` of `deployment`'s first container (see the file header); throws on what it cannot map. */
-export async function podRun(deployment: KubeObject, options: PodRunOptions): Promise<PodRun> {
+export async function podRun(deployment: Manifest, options: PodRunOptions): Promise<PodRun> {
   const pod = deployment['spec'].template.spec
   const container = pod.containers[0]
   const security = { ...pod.securityContext, ...container.securityContext }

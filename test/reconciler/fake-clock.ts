@@ -1,7 +1,7 @@
 // A manual clock for unit tests: timers fire only when the test advances time, in due order,
 // with pending promise callbacks flushed between them.
 
-import type { Clock, TimerHandle } from '../../reconciler/clock.ts'
+import type { Clock, TimerHandle } from '../../reconciler/controller/clock.ts'
 
 interface Timer {
   at: number

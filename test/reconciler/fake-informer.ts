@@ -1,10 +1,11 @@
 // A stand-in for client-node's ListWatch and the API server behind it, for unit tests of the
 // informer supervisor and the controller: the test decides when lists fail and when watches go silent.
 
-import type { CacheInformer } from '../../reconciler/informer.ts'
+import type { CacheInformer } from '../../reconciler/controller/informer.ts'
+import type { V1ObjectMeta } from '@kubernetes/client-node'
 
 export interface Obj {
-  metadata: { name: string; namespace: string; resourceVersion: string }
+  metadata: Required<Pick<V1ObjectMeta, 'name' | 'namespace' | 'resourceVersion'>>
 }
 export const obj = (name: string, rv: number): Obj => ({ metadata: { name, namespace: 'ns', resourceVersion: String(rv) } })
 

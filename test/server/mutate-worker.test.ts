@@ -1,5 +1,5 @@
-// The mutating webhook over a real TLS socket: the defaults of product.md §4 as a base64 JSON
-// Patch that applies cleanly, no patch on a second pass, status never touched, the warnings of §4,
+// The mutating webhook over a real TLS socket: the defaults of docs/admission.md as a base64 JSON
+// Patch that applies cleanly, no patch on a second pass, status never touched, the warnings of docs/admission.md,
 // dryRun handled the same, and other kinds/operations untouched.
 
 import jsonpatch from 'fast-json-patch'

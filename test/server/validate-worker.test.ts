@@ -1,5 +1,5 @@
 // The validating webhook over a real TLS socket: the legacy pod → sandbox denial with the exact
-// message of product.md §3, enum and name-length denials (the sandbox backend's shorter one on CREATE
+// message of docs/backend-runtime.md, enum and name-length denials (the sandbox backend's shorter one on CREATE
 // and on a switch), ratcheting on UPDATE, dryRun, and requests for
 // other kinds, subresources and operations allowed untouched.
 
