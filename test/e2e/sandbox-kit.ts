@@ -4,7 +4,6 @@
 // resume, each Sandbox backed by a Pod that runs on the fake Node).
 
 import { Writable } from 'node:stream'
-import { fileURLToPath } from 'node:url'
 import { pino } from 'pino'
 import type { ApiClient } from '../../localcluster/api-client.ts'
 import type { ControlPlane } from '../../localcluster/control-plane.ts'
@@ -15,7 +14,7 @@ import type { DepsStore } from '../../reconciler/deps/store.ts'
 import type { KubeClient, KubeRequest } from '../../reconciler/controller/kube.ts'
 import { startReconciler } from '../../reconciler/main.ts'
 import type { ReconcilerOptions } from '../../reconciler/backend/options.ts'
-import type { Sandbox, SandboxClaim, SandboxSettings } from '../../reconciler/sandbox/objects.ts'
+import type { SandboxClaim, SandboxSettings } from '../../reconciler/sandbox/objects.ts'
 import { NAMING, sandboxSettings, WORKER_IMAGE } from './sandbox-settings.ts'
 import { getClaim as getClaimNamed } from './sandbox-provider.ts'
 import { sandboxExtension } from '../../reconciler/sandbox/extension.ts'
@@ -142,9 +141,15 @@ export interface SandboxSuite {
 export async function startSandboxSuite(t: Test): Promise<SandboxSuite> {
   const cp = await startSuiteControlPlane(t)
   await installCrds(cp.api, [MANIFESTS.workerCrd, ...SANDBOX_CRD_FILES])
+  const { s3, store } = await startS3Store(t)
+  return { cp, s3, store, logs: new LogCapture(), secrets: [s3.secretAccessKey] }
+}
+
+/** A real MinIO and a deps store on it, both closed with the file's tap instance. */
+export async function startS3Store(t: Pick<Test, 'teardown'>): Promise<{ s3: S3Server; store: S3DepsStore }> {
   const s3 = await startS3Server()
   t.teardown(() => s3.close())
   const store = new S3DepsStore({ endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, forcePathStyle: true })
   t.teardown(() => store.close())
-  return { cp, s3, store, logs: new LogCapture(), secrets: [s3.secretAccessKey] }
+  return { s3, store }
 }

@@ -7,23 +7,18 @@
 import t from 'tap'
 import { installCrds } from '../../localcluster/crds.ts'
 import { createNamespace, waitForDefaultServiceAccount } from '../harness/namespaces.ts'
-import { startS3Server } from '../harness/s3-server.ts'
 import { startWebhookSuite } from '../harness/webhook-suite.ts'
 import { createWorker, patchWorkerStatus } from '../../localcluster/workers.ts'
 import { workerPath, type Worker } from '../../api/worker.ts'
 import { WEBHOOK_DENIAL_PREFIX } from '../../localcluster/admission-probes.ts'
 import { depsKeys } from '../../reconciler/deps/store.ts'
-import { S3DepsStore } from '../../reconciler/deps/s3.ts'
 import { LEGACY_TO_SANDBOX } from './expected-messages.ts'
 import { condition, eventually, getJson, podPath, waitForPodRunning } from './reconciler-kit.ts'
-import { bindSandbox, getClaim, LogCapture, SANDBOX_CRD_FILES, startSandboxController } from './sandbox-kit.ts'
+import { bindSandbox, getClaim, LogCapture, SANDBOX_CRD_FILES, startS3Store, startSandboxController } from './sandbox-kit.ts'
 
 const { cp } = await startWebhookSuite(t)
 await installCrds(cp.api, SANDBOX_CRD_FILES)
-const s3 = await startS3Server()
-t.teardown(() => s3.close())
-const store = new S3DepsStore({ endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, forcePathStyle: true })
-t.teardown(() => store.close())
+const { s3, store } = await startS3Store(t)
 const logs = new LogCapture()
 const worker = (ns: string) => getJson(cp.api, workerPath(ns, 'lena')) as Promise<Worker | undefined>
 const patch = (ns: string, spec: Record<string, string>) => cp.kubectl(['patch', 'worker', 'lena', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec })])

@@ -9,23 +9,18 @@
 import t from 'tap'
 import { installCrds } from '../../localcluster/crds.ts'
 import { createNamespace } from '../harness/namespaces.ts'
-import { startS3Server } from '../harness/s3-server.ts'
 import { startWebhookSuite } from '../harness/webhook-suite.ts'
 import { createWorker, patchWorkerStatus } from '../../localcluster/workers.ts'
 import { workerPath, type Worker } from '../../api/worker.ts'
 import { workerYaml } from '../harness/workers.ts'
 import { depsKeys } from '../../reconciler/deps/store.ts'
-import { S3DepsStore } from '../../reconciler/deps/s3.ts'
 import { condition, eventually, getJson, podPath, secretPath } from './reconciler-kit.ts'
-import { getClaim, LogCapture, SANDBOX_CRD_FILES, startSandboxController, WORKER_IMAGE } from './sandbox-kit.ts'
+import { getClaim, LogCapture, SANDBOX_CRD_FILES, startS3Store, startSandboxController, WORKER_IMAGE } from './sandbox-kit.ts'
 import { createUpstreamCredentials } from './upstream-objects.ts'
 
 const { cp } = await startWebhookSuite(t)
 await installCrds(cp.api, SANDBOX_CRD_FILES)
-const s3 = await startS3Server()
-t.teardown(() => s3.close())
-const store = new S3DepsStore({ endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, forcePathStyle: true })
-t.teardown(() => store.close())
+const { s3, store } = await startS3Store(t)
 const logs = new LogCapture()
 /** Every credential value this file puts in a Secret: none may show anywhere but where it belongs. */
 const secrets: string[] = [s3.secretAccessKey]
